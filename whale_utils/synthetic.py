@@ -1,0 +1,369 @@
+"""A synthetic stand-in for the Kaggle humpback whale data, in exactly its layout.
+
+``train/*.jpg`` (9-hex-digit names) and ``train.csv`` (``Image,Id``, sorted by
+``Image``). Each whale is drawn from its own random state (fluke outline, trailing-edge
+scallops and nicks, ventral pigmentation, scars) and photographed the way a camera on a
+boat would: position, scale, rotation, foreshortening, submersion and splash, sea and
+sky, exposure, colour cast, blur, grey-scale and JPEG quality. The label file follows
+the real data's shape: 38 % ``new_whale`` (each a different, never-seen individual) and
+the real distribution of images per known whale.
+
+    python -m whale_utils.synthetic --out data/synthetic/default --images 2000 --seed 0
+
+Same seed and options give byte-identical files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
+
+NEW_WHALE = "new_whale"
+NEW_WHALE_SHARE = 9664 / 25361
+MARKER = ".whale_synthetic.json"
+GENERATOR_VERSION = 1
+
+# Known whales in the real train.csv by how many images each has: {images: whales}.
+REAL_IMAGES_PER_WHALE = {
+    1: 2073, 2: 1285, 3: 568, 4: 273, 5: 172, 6: 136, 7: 86, 8: 76, 9: 62, 10: 46,
+    11: 39, 12: 26, 13: 14, 14: 16, 15: 19, 16: 16, 17: 17, 18: 6, 19: 8, 20: 7,
+    21: 7, 22: 5, 23: 4, 24: 7, 25: 2, 27: 1, 29: 2, 30: 3, 31: 3, 32: 1, 33: 1,
+    34: 2, 35: 1, 36: 1, 37: 3, 40: 3, 45: 2, 47: 1, 48: 1, 49: 1, 50: 1, 51: 1,
+    54: 1, 57: 1, 61: 1, 62: 1, 65: 1, 73: 1,
+}
+REAL_IMAGES = 25361
+GREY_SHARE = 0.30
+CAPTION_SHARE = 0.04
+TEMPLATE_WIDTH = 360
+
+
+# --------------------------------------------------------------------------- labels
+def plan_labels(n_images: int, rng: np.random.Generator) -> list[str]:
+    """Ids for ``n_images`` photos, in random order, with the real data's shape.
+
+    The share of ``new_whale`` is the real one; known whales get image counts drawn
+    from the real distribution, the largest scaled down with the data set's size.
+    """
+    if n_images < 1:
+        raise ValueError(f"images must be a positive number, got {n_images}")
+    n_new = int(round(n_images * NEW_WHALE_SHARE))
+    n_known = n_images - n_new
+    sizes = np.array(list(REAL_IMAGES_PER_WHALE))
+    weights = np.array(list(REAL_IMAGES_PER_WHALE.values()), dtype=float)
+    cap = max(1, int(round(sizes.max() * min(1.0, n_images / REAL_IMAGES) ** 0.5)))
+    counts: list[int] = []
+    while sum(counts) < n_known:
+        counts.append(int(min(rng.choice(sizes, p=weights / weights.sum()), cap)))
+    counts[-1] -= sum(counts) - n_known
+    ids = _unique_hex(rng, len(counts), 7)
+    labels = [f"w_{whale}" for whale, count in zip(ids, counts) for _ in range(count)]
+    labels += [NEW_WHALE] * n_new
+    return list(rng.permutation(labels))
+
+
+def _unique_hex(rng: np.random.Generator, n: int, digits: int) -> list[str]:
+    values = rng.choice(16**digits, size=n, replace=False)
+    return [format(int(v), f"0{digits}x") for v in values]
+
+
+# --------------------------------------------------------------------------- whales
+@dataclass(frozen=True)
+class Whale:
+    """One individual: everything that stays the same across its photos."""
+
+    template: Image.Image  # RGBA fluke, ventral side, TEMPLATE_WIDTH wide
+
+
+def make_whale(rng: np.random.Generator) -> Whale:
+    """Draw one individual's fluke: outline, pigmentation and scars."""
+    w, h = TEMPLATE_WIDTH, TEMPLATE_WIDTH // 2
+    outline = _fluke_outline(rng, w, h)
+    mask = Image.new("L", (w, h), 0)
+    ImageDraw.Draw(mask).polygon(outline, fill=255)
+    skin = _pigmentation(rng, w, h)
+    tone = rng.uniform(0.9, 1.05) * np.array([0.97, 1.0, 1.03])
+    rgb = np.clip(np.asarray(skin, dtype=np.float32)[..., None] * tone, 0, 255)
+    template = Image.fromarray(rgb.astype(np.uint8), "RGB")
+    template.putalpha(mask.filter(ImageFilter.GaussianBlur(0.7)))
+    return Whale(template)
+
+
+def _fluke_outline(rng, w, h) -> list[tuple[float, float]]:
+    """Polygon of a fluke seen from behind: two lobes, central notch, serrated edge."""
+    span = rng.uniform(0.86, 0.98) * w
+    notch_y = rng.uniform(0.18, 0.28) * h
+    tip_y = notch_y - rng.uniform(-0.04, 0.14) * h
+    sweep = rng.uniform(-0.06, 0.10) * h        # trailing edge bows up or down
+    asym = rng.uniform(-0.03, 0.03) * h         # one tip higher than the other
+    notch_depth = rng.uniform(0.03, 0.08) * h
+    chord = rng.uniform(0.26, 0.40) * h         # lobe depth next to the body
+    stock = rng.uniform(0.08, 0.13) * w         # width of the tail stock
+    fullness = rng.uniform(0.5, 1.2)            # how quickly a lobe widens
+    n_scallops = int(rng.integers(14, 30))
+    scallop = rng.uniform(0.006, 0.016) * h
+    nicks = [(rng.uniform(0.05, 0.95), rng.uniform(0.01, 0.04), rng.uniform(0.01, 0.05) * h)
+             for _ in range(int(rng.integers(0, 5)))]
+    cx, left, right = w / 2, (w - span) / 2, (w + span) / 2
+    t = np.linspace(0, 1, 90)
+
+    def edge_base(side: int, x: np.ndarray) -> np.ndarray:
+        tip = left if side < 0 else right
+        s = np.clip((x - tip) / (cx - tip), 0, 1)
+        return (tip_y + side * asym) + (notch_y - tip_y - side * asym) * s ** 1.6 \
+            - sweep * np.sin(np.pi * s), s
+
+    def trailing(side: int) -> np.ndarray:
+        tip = left if side < 0 else right
+        x = tip + (cx - tip) * t
+        y, _ = edge_base(side, x)
+        y = y + notch_depth * np.exp(-((1 - t) / 0.05) ** 2)
+        y = y - scallop * np.abs(np.sin(n_scallops * np.pi * t))
+        for pos, width, depth in nicks:
+            if (pos < 0.5) == (side < 0):
+                y = y + depth * np.exp(-((t - (pos * 2 % 1)) / width) ** 2)
+        return np.stack([x, y], axis=1)
+
+    def leading(side: int) -> np.ndarray:
+        tip = left if side < 0 else right
+        x = tip + (cx + side * stock / 2 - tip) * t
+        y, s = edge_base(side, x)
+        return np.stack([x, y + chord * np.sin(np.pi / 2 * s) ** fullness + 0.01 * h], axis=1)
+
+    stock_base = [(cx + stock * 0.7, h), (cx - stock * 0.7, h)]
+    points = np.concatenate([trailing(-1), trailing(+1)[::-1], leading(+1),
+                             np.array(stock_base), leading(-1)[::-1]])
+    return [tuple(p) for p in points]
+
+
+def _pigmentation(rng, w, h) -> Image.Image:
+    """Grey-level map of the ventral side: from almost black to almost white."""
+    white = rng.beta(0.9, 0.9)
+    dark, light = rng.uniform(15, 45), rng.uniform(205, 245)
+    skin = Image.new("L", (w, h), int(dark))
+    draw = ImageDraw.Draw(skin)
+    for _ in range(int(round(white * 9)) + int(rng.integers(0, 3))):   # white patches
+        side = rng.choice([-1, 1])
+        cx = w / 2 + side * rng.uniform(0.08, 0.40) * w
+        cy = rng.uniform(0.22, 0.5) * h
+        rx, ry = rng.uniform(0.04, 0.16) * w * (0.5 + white), rng.uniform(0.04, 0.13) * h
+        draw.ellipse([cx - rx, cy - ry, cx + rx, cy + ry], fill=int(light))
+    for _ in range(int(rng.integers(0, 5))):                           # streaks
+        x0, y0 = rng.uniform(0.1, 0.9) * w, rng.uniform(0.22, 0.55) * h
+        angle = rng.uniform(-0.6, 0.6)
+        length = rng.uniform(0.05, 0.2) * w
+        tone = int(light if rng.random() < 0.5 else dark)
+        draw.line([x0, y0, x0 + length * np.cos(angle), y0 + length * np.sin(angle)],
+                  fill=tone, width=int(rng.integers(2, 7)))
+    for _ in range(int(rng.integers(5, 40))):                          # spots
+        x0, y0, r = rng.uniform(0.05, 0.95) * w, rng.uniform(0.15, 0.6) * h, rng.uniform(1, 4)
+        tone = int(dark if rng.random() < white else light)
+        draw.ellipse([x0 - r, y0 - r, x0 + r, y0 + r], fill=tone)
+    skin = skin.filter(ImageFilter.GaussianBlur(rng.uniform(1.0, 3.0)))
+    draw = ImageDraw.Draw(skin)
+    for _ in range(int(rng.integers(0, 4))):                           # rake marks
+        x0, y0 = rng.uniform(0.1, 0.85) * w, rng.uniform(0.25, 0.5) * h
+        angle, length = rng.uniform(-1.2, 1.2), rng.uniform(0.04, 0.12) * w
+        for k in range(int(rng.integers(2, 5))):
+            dx, dy = -np.sin(angle) * 5 * k, np.cos(angle) * 5 * k
+            draw.line([x0 + dx, y0 + dy, x0 + dx + length * np.cos(angle),
+                       y0 + dy + length * np.sin(angle)], fill=int(rng.uniform(140, 230)), width=2)
+    for _ in range(int(rng.integers(0, 4))):                           # circular scars
+        x0, y0, r = rng.uniform(0.1, 0.9) * w, rng.uniform(0.25, 0.55) * h, rng.uniform(3, 7)
+        draw.ellipse([x0 - r, y0 - r, x0 + r, y0 + r], outline=int(rng.uniform(150, 230)), width=2)
+    rows = np.clip((np.arange(h) / h - 0.12) / 0.12, 0, 1)[:, None]    # dark trailing edge
+    skin = np.asarray(skin, dtype=np.float32) * rows + dark * (1 - rows)
+    return Image.fromarray(skin.astype(np.uint8), "L")
+
+
+# --------------------------------------------------------------------------- photos
+def photo_size(rng: np.random.Generator, size: float) -> tuple[int, int]:
+    """A width and height with the real set's shape (69 % are 1050 wide), times size."""
+    width = 1050 if rng.random() < 0.69 else int(rng.choice([rng.uniform(360, 1040),
+                                                             rng.uniform(1100, 2600)]))
+    aspect = rng.uniform(400, 860) / 1050
+    return max(32, int(round(width * size))), max(24, int(round(width * aspect * size)))
+
+
+def take_photo(whale: Whale, rng: np.random.Generator, size: float) -> Image.Image:
+    """Photograph ``whale`` at sea: one random camera, sea state and exposure."""
+    width, height = photo_size(rng, size)
+    photo = _sea(rng, width, height)
+    fluke = _posed_fluke(whale, rng, width, height)
+    x = int(rng.uniform(-0.05, 1.05) * (width - fluke.width) if width > fluke.width
+            else (width - fluke.width) / 2)
+    y = int(height * rng.uniform(0.1, 0.55) - fluke.height * 0.25)
+    photo.paste(fluke, (x, y), fluke)
+    waterline = y + fluke.height * rng.uniform(0.55, 1.0)
+    _splash(photo, rng, x, x + fluke.width, waterline)
+    photo = _camera(photo, rng, size)
+    if rng.random() < CAPTION_SHARE:
+        photo = _caption(photo, rng)
+    if rng.random() < GREY_SHARE:
+        photo = photo.convert("L")
+        if rng.random() < 0.5:
+            photo = photo.convert("RGB")        # grey pixels in a colour file
+    return photo
+
+
+def _sea(rng, width, height) -> Image.Image:
+    """Sea background: colour gradient, wave texture, white caps, maybe sky."""
+    top, bottom = _sea_colour(rng), _sea_colour(rng) * rng.uniform(0.6, 0.95)
+    rows = np.linspace(0, 1, height)[:, None, None]
+    img = (top * (1 - rows) + bottom * rows + np.zeros((height, width, 3))).astype(np.float32)
+    small_h, small_w = max(2, height // 4), max(2, width // 4)
+    yy, xx = np.mgrid[0:small_h, 0:small_w] / small_w
+    waves = np.zeros((small_h, small_w), dtype=np.float32)
+    for _ in range(4):
+        freq, phase, tilt = rng.uniform(20, 90), rng.uniform(0, 6.3), rng.uniform(-0.4, 0.4)
+        waves += np.sin(freq * (yy + tilt * xx) + phase + 3 * np.sin(freq / 7 * xx))
+    texture = waves * rng.uniform(3, 9) + rng.normal(size=waves.shape) * rng.uniform(4, 12)
+    texture = np.asarray(Image.fromarray(texture.astype(np.float32)).resize(
+        (width, height), Image.BILINEAR))
+    img += texture[..., None]
+    if rng.random() < 0.3:                                             # sky and horizon
+        horizon = int(height * rng.uniform(0.08, 0.3))
+        sky = rng.uniform(170, 235) * np.array([0.93, 0.97, 1.0])
+        img[:horizon] = sky - np.linspace(0, 25, horizon)[:, None, None]
+    photo = Image.fromarray(np.clip(img, 0, 255).astype(np.uint8), "RGB")
+    draw = ImageDraw.Draw(photo)
+    for _ in range(int(rng.integers(0, 12))):                          # white caps
+        cx, cy = rng.uniform(0, width), rng.uniform(0.3, 1) * height
+        rx, ry = rng.uniform(2, 10) * width / 260, rng.uniform(0.5, 1.5) * width / 260
+        draw.ellipse([cx - rx, cy - ry, cx + rx, cy + ry], fill=(235, 240, 240))
+    return photo
+
+
+def _sea_colour(rng) -> np.ndarray:
+    palette = np.array([[40, 70, 110], [30, 60, 75], [70, 95, 120], [25, 45, 60],
+                        [90, 110, 115], [20, 55, 65], [110, 125, 140]], dtype=float)
+    return palette[rng.integers(len(palette))] * rng.uniform(0.8, 1.25)
+
+
+def _posed_fluke(whale: Whale, rng, width, height) -> Image.Image:
+    """The template scaled, foreshortened (tilt, yaw), rotated and partly submerged."""
+    span = rng.uniform(0.30, 0.95) * width
+    yaw = rng.uniform(0.75, 1.0)
+    tilt = rng.uniform(0.55, 1.15)
+    w = max(8, int(span * yaw))
+    h = max(4, int(span / 2 * tilt))
+    fluke = whale.template.resize((w, h), Image.BILINEAR)
+    fluke = fluke.rotate(rng.uniform(-15, 15), resample=Image.BILINEAR, expand=True)
+    alpha = np.asarray(fluke.getchannel("A"), dtype=np.float32)
+    sink = rng.uniform(0.0, 0.45) if rng.random() < 0.7 else 0.0
+    cut = int(fluke.height * (1 - sink))
+    alpha[cut:] *= 0.15
+    fluke.putalpha(Image.fromarray(alpha.astype(np.uint8)))
+    return fluke
+
+
+def _splash(photo, rng, x0, x1, waterline) -> None:
+    """White water where the fluke leaves the sea: foam blobs, softened."""
+    foam = Image.new("L", photo.size, 0)
+    draw = ImageDraw.Draw(foam)
+    for _ in range(int(rng.integers(10, 80))):
+        cx = rng.uniform(x0, x1)
+        cy = waterline + rng.normal(0, 0.025) * photo.height
+        r = rng.uniform(0.5, 4) * photo.width / 260
+        draw.ellipse([cx - r, cy - r / 2, cx + r, cy + r / 2], fill=int(rng.uniform(120, 255)))
+    foam = foam.filter(ImageFilter.GaussianBlur(photo.width / 400))
+    photo.paste((240, 242, 242), (0, 0), foam)
+
+
+def _camera(photo: Image.Image, rng, size) -> Image.Image:
+    """Exposure, contrast, colour cast and blur."""
+    arr = np.asarray(photo, dtype=np.float32)
+    mean = arr.mean()
+    arr = (arr - mean) * rng.uniform(0.75, 1.3) + mean * rng.uniform(0.75, 1.25)
+    arr *= 1 + rng.uniform(-0.06, 0.06, size=3)
+    photo = Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8), "RGB")
+    return photo.filter(ImageFilter.GaussianBlur(rng.uniform(0, 1.2) * size * 4))
+
+
+def _caption(photo: Image.Image, rng) -> Image.Image:
+    """A catalogue number and date on a white band, as on some real photos."""
+    band = max(10, photo.height // 10)
+    out = Image.new("RGB", (photo.width, photo.height + band), (255, 255, 255))
+    out.paste(photo, (0, 0))
+    font = ImageFont.load_default(size=max(6, int(band * 0.6)))
+    text = f"HWC #{int(rng.integers(1000, 9999))}   {int(rng.integers(1985, 2018))}"
+    ImageDraw.Draw(out).text((4, photo.height + band * 0.15), text, fill=(0, 0, 0), font=font)
+    return out
+
+
+# --------------------------------------------------------------------------- writing
+def generate(out: str | Path, images: int = 2000, seed: int = 0, size: float = 0.25,
+             force: bool = False) -> Path:
+    """Write a synthetic data set to ``out`` (``train/`` and ``train.csv``).
+
+    Refuses a folder that holds files it did not make; leaves an up-to-date set
+    alone unless ``force``.
+    """
+    out = Path(out)
+    if size <= 0 or size > 2:
+        raise ValueError(f"size must be in (0, 2] (a factor of the real photo size), got {size}")
+    options = {"images": int(images), "seed": int(seed), "size": float(size),
+               "version": GENERATOR_VERSION}
+    marker = out / MARKER
+    if out.exists() and any(out.iterdir()):
+        if not marker.exists():
+            raise FileExistsError(
+                f"{out} is not empty and has no {MARKER} marker, so it is not a synthetic "
+                "set made by whale_utils; choose another --out folder (nothing was written)")
+        if json.loads(marker.read_text()) == options and not force:
+            return out
+    rng = np.random.default_rng([seed, 0])
+    labels = plan_labels(images, rng)
+    names = [f"{h}.jpg" for h in _unique_hex(rng, images, 9)]
+    whale_seeds: dict[str, int] = {}
+    train = out / "train"
+    if train.exists():
+        for old in train.glob("*.jpg"):
+            old.unlink()
+    train.mkdir(parents=True, exist_ok=True)
+    marker.write_text(json.dumps({**options, "complete": False}))
+    whales: dict[str, Whale] = {}
+    for index, (name, label) in enumerate(zip(names, labels)):
+        if label == NEW_WHALE:
+            whale = make_whale(np.random.default_rng([seed, 2, index]))
+        else:
+            key = whale_seeds.setdefault(label, len(whale_seeds))
+            if label not in whales:
+                whales[label] = make_whale(np.random.default_rng([seed, 1, key]))
+            whale = whales[label]
+        photo_rng = np.random.default_rng([seed, 3, index])
+        photo = take_photo(whale, photo_rng, size)
+        photo.save(train / name, "JPEG", quality=int(photo_rng.integers(70, 96)))
+    rows = sorted(zip(names, labels))
+    (out / "train.csv").write_text(
+        "Image,Id\n" + "".join(f"{name},{label}\n" for name, label in rows))
+    marker.write_text(json.dumps(options))
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m whale_utils.synthetic",
+                                     description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", required=True, help="folder to write train/ and train.csv")
+    parser.add_argument("--images", type=int, default=2000, help="number of photos")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--size", type=float, default=0.25,
+                        help="photo size as a factor of the real one (1050 px wide)")
+    parser.add_argument("--force", action="store_true", help="regenerate an up-to-date set")
+    args = parser.parse_args(argv)
+    try:
+        path = generate(args.out, args.images, args.seed, args.size, args.force)
+    except (FileExistsError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(f"synthetic data set ready: {path} ({args.images} images, seed {args.seed})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
