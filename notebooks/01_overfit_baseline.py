@@ -1,0 +1,122 @@
+# ---
+# jupyter:
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 01 · An overfit baseline CNN
+#
+# **Goal.** Tell individual humpback whales apart from photos of their tail flukes:
+# each photo has one `Id` (`w_1a2b3c4`), or `new_whale` for an animal not in the
+# catalogue. This first notebook retells the student's starting point: a small
+# convolutional network trained on the first rows of `train.csv`, with no
+# regularisation at all. It is meant to overfit, and it does: training accuracy climbs
+# towards 1 while validation accuracy stays where a constant guess would put it.
+# The rest of the series fights that gap, and asks what the numbers really mean.
+
+# %% tags=["parameters"]
+DATA_DIR = "../data/synthetic/default"
+N_ROWS = 1000
+IMG_SIZE = 64
+EPOCHS = 12
+BATCH_SIZE = 32
+VALIDATION_SPLIT = 0.3
+SPLIT = "seed"
+SEED = 0
+OUTPUT_DIR = "../outputs/default"
+VERBOSE = 2
+
+# %% [markdown]
+# ## Setup
+#
+# All the work is done by small named functions of `whale_utils`, the package shared
+# by the seven notebooks; the notebook shows and explains. Importing it first quiets
+# TensorFlow's start-up log. `set_seed` seeds Python, NumPy, Keras and TensorFlow and
+# makes TensorFlow's ops deterministic, so a re-run gives the same numbers on the
+# same machine.
+
+# %%
+import whale_utils  # noqa: F401  (quiets TensorFlow's log before it loads)
+from whale_utils import data, metrics, models, plots, report, training
+
+report.print_versions()
+training.set_seed(SEED)
+
+# %% [markdown]
+# ## Data
+#
+# The student took the first `N_ROWS` rows of `train.csv`, resized every photo to a
+# small square, encoded the Ids as integers, and let Keras hold back the last 30 % of
+# the rows for validation (`validation_split=0.3`, which does not shuffle).
+# `load_dataset` does the same and keeps the images as `uint8`: the model rescales
+# them itself. The summary already tells most of the story: look at the share of
+# `new_whale`, and at how many validation rows belong to a whale that never appears
+# in training.
+
+# %% tags=["nbval-check-output"]
+whales = data.load_dataset(DATA_DIR, N_ROWS, IMG_SIZE, VALIDATION_SPLIT, SPLIT, SEED)
+print(whales.describe())
+
+# %%
+plots.show_examples(whales);
+
+# %% [markdown]
+# ## Model
+#
+# Three blocks of two 3x3 convolutions and a max-pooling, batch normalisation after
+# the first and last block and a 25 % dropout after the second; then a 256-unit dense
+# layer and a softmax over every Id. Adam with the student's settings, sparse
+# categorical cross-entropy (integer labels, no one-hot), and `ReduceLROnPlateau`
+# watching the *training* loss, which can only keep falling.
+
+# %% tags=["nbval-check-output"]
+model = training.compile_model(models.baseline_cnn(IMG_SIZE, whales.n_classes, seed=SEED))
+models.print_summary(model)
+
+# %% [markdown]
+# ## Train
+
+# %%
+history = training.fit(model, (whales.x_train, whales.y_train), (whales.x_val, whales.y_val),
+                       EPOCHS, BATCH_SIZE, [training.reduce_lr("loss")], VERBOSE)
+
+# %% [markdown]
+# ## Evaluate
+#
+# Training accuracy against validation accuracy, epoch by epoch: the gap is the
+# overfitting. Then the validation rows are scored three ways (accuracy, top-5
+# accuracy, and MAP@5, the competition's metric) next to the constant guess
+# "`new_whale`, then the commonest whales", and next to the ceiling: the share of
+# validation rows whose Id occurs in training at all.
+
+# %%
+plots.plot_history(history, "01 · baseline CNN");
+
+# %%
+result = metrics.evaluate(training.predict(model, whales.x_val), whales.y_val,
+                          whales.y_train, whales.new_whale_label)
+print(metrics.format_results(result))
+plots.plot_baseline_comparison(result, "01 · baseline CNN");
+
+# %%
+saved = report.save_metrics(OUTPUT_DIR, "01_overfit_baseline", result, history,
+                    params=dict(N_ROWS=N_ROWS, IMG_SIZE=IMG_SIZE, EPOCHS=EPOCHS, SPLIT=SPLIT,
+                                SEED=SEED, DATA=whales.source),
+                    extra={"parameters": models.count_params(model)})
+print(f"metrics written to {saved}")
+
+# %% [markdown]
+# ## Takeaways
+#
+# - The network memorises its training photos within a few epochs: training
+#   accuracy ends near 1.
+# - Validation accuracy does not follow. It sits at or below the all-`new_whale`
+#   guess, because 38 % of the rows are `new_whale` and most whales have one or two
+#   photos.
+# - The last rows of `train.csv` hold many whales that never appear in the first
+#   rows: the ceiling shows how much of the validation set no model could get right.
+#
+# Next: dropout, the classic cure for overfitting (02).

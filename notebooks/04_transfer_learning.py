@@ -1,0 +1,143 @@
+# ---
+# jupyter:
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 04 · Transfer learning with a frozen ResNet50V2
+#
+# A thousand photos are far too few to learn what a fluke looks like from scratch.
+# Transfer learning borrows a network trained on ImageNet's 1.2 million photos,
+# freezes it, and trains only a small head on its features. The student chose
+# ResNet50V2. This notebook does the same, and fixes one quiet mistake on the way:
+# the input scaling the backbone expects.
+
+# %% tags=["parameters"]
+DATA_DIR = "../data/synthetic/default"
+N_ROWS = 1000
+IMG_SIZE = 64
+EPOCHS = 12
+BATCH_SIZE = 32
+VALIDATION_SPLIT = 0.3
+SPLIT = "seed"
+SEED = 0
+OUTPUT_DIR = "../outputs/default"
+VERBOSE = 2
+BACKBONE_WEIGHTS = "none"
+
+# %% [markdown]
+# ## Setup
+
+# %%
+import whale_utils  # noqa: F401  (quiets TensorFlow's log before it loads)
+from whale_utils import data, metrics, models, plots, report, training
+
+report.print_versions()
+training.set_seed(SEED)
+
+# %% [markdown]
+# ## Data
+#
+# The same rows, images and split as in notebook 01.
+
+# %% tags=["nbval-check-output"]
+whales = data.load_dataset(DATA_DIR, N_ROWS, IMG_SIZE, VALIDATION_SPLIT, SPLIT, SEED)
+print(whales.describe())
+
+# %% [markdown]
+# ## Model
+#
+# ResNet50V2 without its classification top, average-pooled to 2048 features, frozen;
+# on top, the student's head: batch normalisation, a 256-unit dense layer, dropout,
+# batch normalisation, dropout and a softmax over every Id. The backbone gets its own
+# preprocessing as its first layer (pixels scaled to [-1, 1]).
+
+# %%
+print(models.weights_note(BACKBONE_WEIGHTS))
+backbone = models.resnet_backbone(IMG_SIZE, BACKBONE_WEIGHTS)
+head = models.transfer_head(whales.n_classes, seed=SEED)
+model = models.transfer_model(backbone, head)
+
+# %% tags=["nbval-check-output"]
+models.print_summary(model)
+
+# %% [markdown]
+# ### A pitfall: the backbone's input
+#
+# Each Keras application expects its own input scaling. The student fed ResNet50V2
+# with the generic `imagenet_utils.preprocess_input` (the "caffe" mode of ResNet50 v1:
+# BGR, mean subtracted) and then divided by 255. ResNet50V2 was trained on pixels
+# scaled to [-1, 1] (`keras.applications.resnet_v2.preprocess_input`). Compare what
+# reaches the first convolution:
+
+# %%
+sample = whales.images[:64]
+for name, x in [("student: caffe preprocess_input / 255", models.student_preprocessing(sample)),
+                ("ResNet50V2 expects: resnet_v2.preprocess_input", models.resnet_v2_preprocessing(sample))]:
+    print(f"{name:48} range [{x.min():+.2f}, {x.max():+.2f}], spread {x.std():.2f}")
+
+# %% [markdown]
+# The student's inputs span less than a third of the range the weights were trained
+# for, centred elsewhere and in the wrong colour order: the ImageNet features are
+# then weaker than they should be. Here the model carries the right preprocessing
+# as its first layer, so nobody can forget it.
+
+# %% [markdown]
+# ## Features, once
+#
+# The backbone is frozen and the training photos are not augmented, so its output for
+# a photo never changes. The student still pushed every photo through all 50 layers at
+# every epoch. Here the pooled features are computed once and the head trains on
+# them: the same model (a test checks it), many times faster.
+
+# %%
+features = models.backbone_features(backbone, whales.images)
+f_train, f_val = whales.train_val(features)
+print(f"features: {features.shape}, {features.dtype}")
+
+# %% [markdown]
+# ## Train
+#
+# Only the head trains, on the cached features; `ReduceLROnPlateau` watches the
+# validation loss as in notebook 02.
+
+# %%
+training.compile_model(head)
+history = training.fit(head, (f_train, whales.y_train), (f_val, whales.y_val),
+                       EPOCHS, BATCH_SIZE, [training.reduce_lr("val_loss")], VERBOSE)
+
+# %% [markdown]
+# ## Evaluate
+
+# %%
+plots.plot_history(history, "04 · frozen ResNet50V2");
+
+# %%
+result = metrics.evaluate(training.predict(head, f_val), whales.y_val, whales.y_train,
+                          whales.new_whale_label)
+print(metrics.format_results(result))
+plots.plot_baseline_comparison(result, "04 · frozen ResNet50V2");
+
+# %%
+saved = report.save_metrics(OUTPUT_DIR, "04_transfer_learning", result, history,
+                            params=dict(N_ROWS=N_ROWS, IMG_SIZE=IMG_SIZE, EPOCHS=EPOCHS,
+                                        SPLIT=SPLIT, SEED=SEED, DATA=whales.source,
+                                        BACKBONE_WEIGHTS=BACKBONE_WEIGHTS),
+                            extra={"parameters": models.count_params(model)})
+print(f"metrics written to {saved}")
+
+# %% [markdown]
+# ## Takeaways
+#
+# - Generic ImageNet features are not whale identities: the head can only combine
+#   what the backbone sees, and individual flukes differ in details ImageNet never
+#   asked about. The winners of the competition trained for exactly that
+#   (metric learning, crops around the fluke, 320-512 px inputs).
+# - With random backbone weights (`BACKBONE_WEIGHTS="none"`), this notebook shows
+#   the pipeline, not transfer learning.
+# - Computing frozen features once turns each epoch into a fraction of a second.
+#
+# Next: data generation for the transfer model (05).

@@ -1,0 +1,117 @@
+# ---
+# jupyter:
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 06 · Transfer learning with early stopping
+#
+# Notebook 04 plus the student's `EarlyStopping(monitor="val_loss", min_delta=0.5,
+# patience=1)`: stop as soon as an epoch fails to lower the validation loss by at
+# least 0.5. That threshold is large for a loss of a few units; watch how early it
+# stops.
+
+# %% tags=["parameters"]
+DATA_DIR = "../data/synthetic/default"
+N_ROWS = 1000
+IMG_SIZE = 64
+EPOCHS = 12
+BATCH_SIZE = 32
+VALIDATION_SPLIT = 0.3
+SPLIT = "seed"
+SEED = 0
+OUTPUT_DIR = "../outputs/default"
+VERBOSE = 2
+BACKBONE_WEIGHTS = "none"
+
+# %% [markdown]
+# ## Setup
+
+# %%
+import whale_utils  # noqa: F401  (quiets TensorFlow's log before it loads)
+from whale_utils import data, metrics, models, plots, report, training
+
+report.print_versions()
+training.set_seed(SEED)
+
+# %% [markdown]
+# ## Data
+#
+# The same rows, images and split as in notebook 01.
+
+# %% tags=["nbval-check-output"]
+whales = data.load_dataset(DATA_DIR, N_ROWS, IMG_SIZE, VALIDATION_SPLIT, SPLIT, SEED)
+print(whales.describe())
+
+# %% [markdown]
+# ## Model
+#
+# ResNet50V2 without its classification top, average-pooled to 2048 features, frozen;
+# on top, the student's head: batch normalisation, a 256-unit dense layer, dropout,
+# batch normalisation, dropout and a softmax over every Id. The backbone gets its own
+# preprocessing as its first layer (pixels scaled to [-1, 1]).
+
+# %%
+print(models.weights_note(BACKBONE_WEIGHTS))
+backbone = models.resnet_backbone(IMG_SIZE, BACKBONE_WEIGHTS)
+head = models.transfer_head(whales.n_classes, seed=SEED)
+model = models.transfer_model(backbone, head)
+
+# %% tags=["nbval-check-output"]
+models.print_summary(model)
+
+# %% [markdown]
+# ## Features, once
+#
+# The backbone is frozen and the training photos are not augmented, so its output for
+# a photo never changes. The student still pushed every photo through all 50 layers at
+# every epoch. Here the pooled features are computed once and the head trains on
+# them: the same model (a test checks it), many times faster.
+
+# %%
+features = models.backbone_features(backbone, whales.images)
+f_train, f_val = whales.train_val(features)
+print(f"features: {features.shape}, {features.dtype}")
+
+# %% [markdown]
+# ## Train
+
+# %%
+training.compile_model(head)
+history = training.fit(head, (f_train, whales.y_train), (f_val, whales.y_val), EPOCHS,
+                       BATCH_SIZE, [training.reduce_lr("val_loss"), training.early_stopping()],
+                       VERBOSE)
+print(f"stopped after {len(history.history['loss'])} of {EPOCHS} epochs")
+
+# %% [markdown]
+# ## Evaluate
+
+# %%
+plots.plot_history(history, "06 · ResNet50V2 + early stopping");
+
+# %%
+result = metrics.evaluate(training.predict(head, f_val), whales.y_val, whales.y_train,
+                          whales.new_whale_label)
+print(metrics.format_results(result))
+plots.plot_baseline_comparison(result, "06 · ResNet50V2 + early stopping");
+
+# %%
+saved = report.save_metrics(OUTPUT_DIR, "06_transfer_early_stopping", result, history,
+                            params=dict(N_ROWS=N_ROWS, IMG_SIZE=IMG_SIZE, EPOCHS=EPOCHS,
+                                        SPLIT=SPLIT, SEED=SEED, DATA=whales.source,
+                                        BACKBONE_WEIGHTS=BACKBONE_WEIGHTS),
+                            extra={"parameters": models.count_params(model)})
+print(f"metrics written to {saved}")
+
+# %% [markdown]
+# ## Takeaways
+#
+# - Early stopping saves time when validation loss stalls; with `min_delta=0.5` it
+#   stops almost at once, after the first large drop of the loss.
+# - A model stopped early is not a better identifier: judge it by MAP@5 against the
+#   all-`new_whale` line.
+#
+# Next: a grid search over optimizers, and a number that looked too good (07).

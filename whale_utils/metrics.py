@@ -1,0 +1,109 @@
+"""Accuracy, top-5, MAP@5 (Kaggle's metric), the all-``new_whale`` baseline and the ceiling.
+
+Each image has one true Id, so its average precision at 5 is ``1 / rank`` when the
+true Id is among the five best guesses and 0 otherwise; MAP@5 is the mean over images.
+The competition counted ``new_whale`` as a label like any other.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def top_k(scores: np.ndarray, k: int = 5) -> np.ndarray:
+    """Indices of the ``k`` highest scores per row, best first (ties: lower index first)."""
+    scores = np.asarray(scores)
+    k = min(k, scores.shape[1])
+    return np.argsort(-scores, axis=1, kind="stable")[:, :k]
+
+
+def accuracy(y_true, scores) -> float:
+    """Share of rows whose best guess is the true label."""
+    return float(np.mean(top_k(scores, 1)[:, 0] == np.asarray(y_true)))
+
+
+def top5_accuracy(y_true, scores) -> float:
+    """Share of rows whose true label is among the five best guesses."""
+    hits = top_k(scores, 5) == np.asarray(y_true)[:, None]
+    return float(np.mean(hits.any(axis=1)))
+
+
+def map_at_5(y_true, scores) -> float:
+    """Kaggle's MAP@5 with one true label per row."""
+    hits = top_k(scores, 5) == np.asarray(y_true)[:, None]
+    precision = hits / np.arange(1, hits.shape[1] + 1)
+    return float(np.mean(precision.sum(axis=1)))
+
+
+def majority_scores(y_train, n_rows: int, n_classes: int, new_whale: int) -> np.ndarray:
+    """Scores of the constant guess: ``new_whale`` first, then the commonest training Ids."""
+    counts = np.bincount(np.asarray(y_train), minlength=n_classes).astype(float)
+    counts[new_whale] = counts.max() + 1
+    return np.tile(counts, (n_rows, 1))
+
+
+def ceiling(y_train, y_val) -> float:
+    """Share of validation rows whose label occurs in training: no classifier beats it."""
+    return float(np.mean(np.isin(np.asarray(y_val), np.asarray(y_train))))
+
+
+def score(y_true, scores) -> dict[str, float]:
+    """Accuracy, top-5 accuracy and MAP@5 of one set of scores."""
+    return {"accuracy": accuracy(y_true, scores), "top5": top5_accuracy(y_true, scores),
+            "map5": map_at_5(y_true, scores)}
+
+
+def evaluate(scores, y_val, y_train, new_whale: int) -> dict:
+    """Model and all-``new_whale`` baseline on the same rows, the ceiling, known whales."""
+    scores, y_val = np.asarray(scores), np.asarray(y_val)
+    baseline = majority_scores(y_train, len(y_val), scores.shape[1], new_whale)
+    known = y_val != new_whale
+    result = {
+        "rows": int(len(y_val)),
+        "model": score(y_val, scores),
+        "baseline": score(y_val, baseline),
+        "ceiling": ceiling(y_train, y_val),
+        "known_rows": int(known.sum()),
+    }
+    if known.any():
+        result["model_known"] = score(y_val[known], scores[known])
+        result["baseline_known"] = score(y_val[known], baseline[known])
+    result["verdict"] = verdict(result)
+    return result
+
+
+def verdict(result: dict) -> str:
+    """One sentence: did the model beat the all-``new_whale`` baseline on MAP@5?"""
+    model, base = result["model"]["map5"], result["baseline"]["map5"]
+    gap = model - base
+    if abs(gap) < 0.005:
+        how = "ties with"
+    elif gap > 0:
+        how = "beats"
+    else:
+        how = "falls below"
+    return (f"The model {how} the all-new_whale baseline on MAP@5 "
+            f"({model:.3f} against {base:.3f}, {gap:+.3f}); the ceiling for accuracy "
+            f"on these rows is {result['ceiling']:.3f}.")
+
+
+def format_results(result: dict) -> str:
+    """A small text table: model against baseline, all rows and known whales only."""
+    lines = [f"{'':22}{'accuracy':>10}{'top-5':>10}{'MAP@5':>10}"]
+    for title, key in [("model", "model"), ("all-new_whale", "baseline"),
+                       ("model, known whales", "model_known"),
+                       ("baseline, known whales", "baseline_known")]:
+        if key in result:
+            m = result[key]
+            lines.append(f"{title:22}{m['accuracy']:10.3f}{m['top5']:10.3f}{m['map5']:10.3f}")
+    lines.append(f"ceiling (Id seen in training): {result['ceiling']:.3f} "
+                 f"of {result['rows']} validation rows ({result['known_rows']} of known whales)")
+    lines.append(result["verdict"])
+    return "\n".join(lines)
+
+
+def expand_scores(scores, classes, n_classes: int) -> np.ndarray:
+    """Scores over a subset of ``classes`` placed in the columns of all ``n_classes``."""
+    full = np.zeros((len(scores), n_classes), dtype=np.float32)
+    full[:, np.asarray(classes)] = scores
+    return full

@@ -1,0 +1,149 @@
+"""The student's seven models: a small CNN and a frozen ResNet50V2 with a dense head.
+
+Every model takes uint8 images and rescales them itself: the CNN divides by 255,
+ResNet50V2 gets its own ``preprocess_input`` (scaling to [-1, 1]) as its first layer.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+import keras
+from keras import layers
+
+RESNET_WEIGHTS_FILE = "resnet50v2_weights_tf_dim_ordering_tf_kernels_notop.h5"
+FEATURES = 2048  # ResNet50V2's pooled output
+
+
+def baseline_cnn(img_size: int, n_classes: int, dense_dropout: float = 0.0,
+                 seed: int = 0) -> keras.Model:
+    """The student's CNN; ``dense_dropout`` > 0 wraps the final dense block (notebook 02)."""
+    def conv_pair(filters):
+        return [layers.Conv2D(filters, 3, padding="same", activation="relu"),
+                layers.Conv2D(filters, 3, padding="same", activation="relu"),
+                layers.MaxPooling2D()]
+
+    def dense_dropout_layer(offset):
+        return [layers.Dropout(dense_dropout, seed=seed + offset)] if dense_dropout else []
+
+    return keras.Sequential([
+        keras.Input((img_size, img_size, 3), dtype="uint8"),
+        layers.Rescaling(1 / 255),
+        *conv_pair(16), layers.BatchNormalization(),
+        *conv_pair(32), layers.Dropout(0.25, seed=seed),
+        *conv_pair(64), layers.BatchNormalization(),
+        layers.Flatten(),
+        *dense_dropout_layer(1),
+        layers.Dense(256, activation="relu"),
+        layers.BatchNormalization(),
+        *dense_dropout_layer(2),
+        layers.Dense(n_classes, activation="softmax"),
+    ], name="dropout_cnn" if dense_dropout else "baseline_cnn")
+
+
+def resnet_backbone(img_size: int, weights: str = "imagenet") -> keras.Model:
+    """Frozen ResNet50V2 (no top, average pooling) with its own preprocessing.
+
+    ``weights`` is ``"imagenet"``, a path to a weights file, or ``"none"`` (random
+    weights: transfer learning then means nothing).
+    """
+    inputs = keras.Input((img_size, img_size, 3), dtype="uint8")
+    x = layers.Rescaling(1 / 127.5, offset=-1.0, name="resnet_v2_preprocess")(inputs)
+    resnet = _resnet50v2(img_size, weights)
+    resnet.trainable = False
+    outputs = resnet(x, training=False)
+    return keras.Model(inputs, outputs, name="resnet50v2_backbone")
+
+
+def _resnet50v2(img_size: int, weights: str) -> keras.Model:
+    build = dict(include_top=False, pooling="avg", input_shape=(img_size, img_size, 3))
+    choice = str(weights)
+    if choice.lower() == "none":
+        return keras.applications.ResNet50V2(weights=None, **build)
+    if choice == "imagenet":
+        try:
+            return keras.applications.ResNet50V2(weights="imagenet", **build)
+        except Exception as err:  # noqa: BLE001 - any download failure means the same here
+            home = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras"))
+            raise RuntimeError(
+                "BACKBONE_WEIGHTS='imagenet': the ImageNet weights of ResNet50V2 could not "
+                f"be downloaded ({type(err).__name__}). Offline, either put the file "
+                f"{RESNET_WEIGHTS_FILE} at {home / 'models' / RESNET_WEIGHTS_FILE}, or pass "
+                "its path as BACKBONE_WEIGHTS, or set BACKBONE_WEIGHTS='none' (random "
+                "weights: the transfer-learning results then mean nothing).") from None
+    path = Path(choice).expanduser()
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"BACKBONE_WEIGHTS={choice!r}: no such file. Give 'imagenet', 'none', or the "
+            f"path of {RESNET_WEIGHTS_FILE}")
+    model = keras.applications.ResNet50V2(weights=None, **build)
+    try:
+        model.load_weights(str(path))
+    except Exception as err:  # noqa: BLE001
+        raise ValueError(
+            f"BACKBONE_WEIGHTS={choice!r}: could not load it into ResNet50V2 without its top "
+            f"({err}); the file must be {RESNET_WEIGHTS_FILE} or a file saved from the same "
+            "architecture") from None
+    return model
+
+
+def weights_note(weights: str) -> str:
+    """What the chosen backbone weights mean for the results, in one sentence."""
+    if str(weights).lower() == "none":
+        return ("BACKBONE_WEIGHTS='none': ResNet50V2 has RANDOM weights here, so the "
+                "transfer-learning results below mean nothing about ImageNet features; they "
+                "only show that the pipeline runs. Use 'imagenet' or a weights file for real "
+                "results.")
+    return f"BACKBONE_WEIGHTS={weights!r}: ResNet50V2 with ImageNet weights, frozen."
+
+
+def student_preprocessing(images):
+    """The student's input to ResNet50V2: caffe-style ``preprocess_input``, then / 255."""
+    from keras.applications import imagenet_utils
+
+    return imagenet_utils.preprocess_input(images.astype("float32"), mode="caffe") / 255.0
+
+
+def resnet_v2_preprocessing(images):
+    """What ResNet50V2 expects: ``resnet_v2.preprocess_input``, pixels scaled to [-1, 1]."""
+    return keras.applications.resnet_v2.preprocess_input(images.astype("float32"))
+
+
+def transfer_head(n_classes: int, dropout: float = 0.3, seed: int = 0,
+                  n_features: int = FEATURES) -> keras.Model:
+    """The student's head on pooled features: BN, Dense256, Dropout, BN, Dropout, softmax."""
+    return keras.Sequential([
+        keras.Input((n_features,)),
+        layers.BatchNormalization(),
+        layers.Dense(256, activation="relu"),
+        layers.Dropout(dropout, seed=seed),
+        layers.BatchNormalization(),
+        layers.Dropout(dropout, seed=seed + 1),
+        layers.Dense(n_classes, activation="softmax"),
+    ], name="transfer_head")
+
+
+def transfer_model(backbone: keras.Model, head: keras.Model) -> keras.Model:
+    """Backbone and head as one model that takes uint8 images."""
+    inputs = keras.Input(backbone.input_shape[1:], dtype="uint8")
+    return keras.Model(inputs, head(backbone(inputs)), name="transfer_model")
+
+
+def backbone_features(backbone: keras.Model, images, batch_size: int = 64):
+    """Pooled backbone features of uint8 images, float32 (N, 2048): computed once."""
+    return backbone.predict(images, batch_size=batch_size, verbose=0)
+
+
+def count_params(model: keras.Model) -> dict[str, int]:
+    """Trainable and frozen parameter counts."""
+    def total(weights):
+        return sum(int(math.prod(w.shape)) for w in weights)
+    return {"trainable": total(model.trainable_weights),
+            "frozen": total(model.non_trainable_weights)}
+
+
+def print_summary(model: keras.Model) -> None:
+    """Keras' layer table as plain text (no colour codes), then the parameter counts."""
+    model.summary(print_fn=lambda line, line_break=True: print(line))

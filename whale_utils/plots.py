@@ -1,0 +1,67 @@
+"""Figures of the series: sample photos and learning curves, train against validation."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+
+def show_examples(whales, n: int = 8, seed: int = 0):
+    """A row of training photos (as the model sees them) with their Ids."""
+    rng = np.random.default_rng(seed)
+    rows = rng.choice(len(whales.frame), size=min(n, len(whales.frame)), replace=False)
+    fig, axes = plt.subplots(1, len(rows), figsize=(2 * len(rows), 2.4))
+    for ax, row in zip(np.atleast_1d(axes), rows):
+        ax.imshow(whales.images[row])
+        ax.set_title(whales.frame["Id"].iloc[row], fontsize=8)
+        ax.axis("off")
+    fig.tight_layout()
+    return fig
+
+
+def plot_history(history, title: str = ""):
+    """Accuracy and loss per epoch, training against validation, like the student's."""
+    logs = history.history if hasattr(history, "history") else history
+    epochs = np.arange(1, len(logs["loss"]) + 1)
+    fig, (acc, loss) = plt.subplots(1, 2, figsize=(10, 3.5))
+    for ax, key in [(acc, "accuracy"), (loss, "loss")]:
+        ax.plot(epochs, logs[key], "o-", label="training")
+        if f"val_{key}" in logs:
+            ax.plot(epochs, logs[f"val_{key}"], "o-", label="validation")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(key)
+        ax.legend()
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_baseline_comparison(result: dict, title: str = ""):
+    """Bars of accuracy, top-5 and MAP@5 for the model and the all-new_whale baseline."""
+    names = ["accuracy", "top5", "map5"]
+    x = np.arange(len(names))
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    ax.bar(x - 0.2, [result["model"][k] for k in names], 0.4, label="model")
+    ax.bar(x + 0.2, [result["baseline"][k] for k in names], 0.4, label="all new_whale")
+    ax.axhline(result["ceiling"], color="k", ls="--", lw=1, label="ceiling (accuracy)")
+    ax.set_xticks(x, ["accuracy", "top-5", "MAP@5"])
+    ax.set_ylim(0, 1)
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def show_augmented(image, augmentation, n: int = 6):
+    """One photo and ``n - 1`` augmented copies of it."""
+    batch = np.repeat(image[None], n - 1, axis=0)
+    copies = np.asarray(augmentation(batch, training=True)).clip(0, 255).astype("uint8")
+    fig, axes = plt.subplots(1, n, figsize=(2 * n, 2.2))
+    for ax, picture, title in zip(axes, [image, *copies], ["original"] + [""] * (n - 1)):
+        ax.imshow(picture)
+        ax.set_title(title, fontsize=8)
+        ax.axis("off")
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,147 @@
+"""The seven notebooks as a series: profiles, data preparation and papermill runs.
+
+    python -m whale_utils.series run --profile smoke [--nb 03]
+    python -m whale_utils.series data --profile default
+    python -m whale_utils.series golden
+
+Executed notebooks go to ``outputs/<profile>/``; the sources are never written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOK_DIR = ROOT / "notebooks"
+PROFILE_DIR = NOTEBOOK_DIR / "params"
+GOLDEN_DIR = ROOT / "tests" / "golden"
+NOTEBOOKS = (
+    "01_overfit_baseline",
+    "02_dropout",
+    "03_dropout_datagen",
+    "04_transfer_learning",
+    "05_transfer_datagen",
+    "06_transfer_early_stopping",
+    "07_grid_search",
+)
+
+
+def profiles() -> list[str]:
+    return sorted(p.stem for p in PROFILE_DIR.glob("*.yaml"))
+
+
+def load_profile(name: str) -> dict:
+    """The parameters of ``notebooks/params/<name>.yaml``."""
+    path = PROFILE_DIR / f"{name}.yaml"
+    if not path.is_file():
+        raise SystemExit(f"error: no profile {name!r} ({path}); choose one of {profiles()}")
+    return yaml.safe_load(path.read_text())
+
+
+def select(names: list[str] | None) -> list[str]:
+    """Notebook names from numbers or names (``03`` or ``03_dropout_datagen``)."""
+    if not names:
+        return list(NOTEBOOKS)
+    chosen = []
+    for name in names:
+        match = [nb for nb in NOTEBOOKS if nb == name or nb.split("_")[0] == name.zfill(2)]
+        if not match:
+            raise SystemExit(f"error: no notebook {name!r}; choose a number 01-07 or one of "
+                             f"{', '.join(NOTEBOOKS)}")
+        chosen += match
+    return chosen
+
+
+def parameters(profile: dict, notebook: str) -> dict:
+    """The profile's parameters for one notebook, its own overrides applied."""
+    common = {k: v for k, v in profile.items() if k.isupper()}
+    return {**common, **profile.get("notebooks", {}).get(notebook, {})}
+
+
+def prepare_data(profile: dict, name: str) -> None:
+    """Generate the profile's synthetic data if needed, or check that its data exists."""
+    data_dir = (NOTEBOOK_DIR / profile["DATA_DIR"]).resolve()
+    if "synthetic" in profile:
+        from whale_utils import synthetic
+
+        options = profile["synthetic"]
+        start = time.perf_counter()
+        synthetic.generate(data_dir, options["images"], options["seed"], options["size"])
+        print(f"data: {data_dir} ready ({options['images']} synthetic images, "
+              f"{time.perf_counter() - start:.1f} s)")
+    elif not (data_dir / "train.csv").is_file():
+        raise SystemExit(
+            f"error: profile {name!r} reads the real Kaggle data from {data_dir}, which has no "
+            "train.csv. Download the competition's train.zip and train.csv into that folder "
+            "(see data/README.md), or run a synthetic profile: PROFILE=default")
+
+
+def execute(notebook: str, params: dict, output: Path, cwd: Path = NOTEBOOK_DIR) -> None:
+    """Run one notebook with papermill, writing the executed copy to ``output``."""
+    import papermill as pm
+
+    source = NOTEBOOK_DIR / f"{notebook}.ipynb"
+    declared = pm.inspect_notebook(str(source))
+    output.parent.mkdir(parents=True, exist_ok=True)
+    if output.resolve() == source.resolve():
+        raise SystemExit(f"error: refusing to overwrite the source notebook {source}")
+    pm.execute_notebook(str(source), str(output), cwd=str(cwd), progress_bar=True,
+                        parameters={k: v for k, v in params.items() if k in declared},
+                        kernel_name="python3")
+
+
+def run(name: str, notebooks: list[str] | None = None) -> Path:
+    """Execute the chosen notebooks of profile ``name`` into ``outputs/<name>/``."""
+    profile = load_profile(name)
+    prepare_data(profile, name)
+    times = {}
+    for notebook in select(notebooks):
+        params = parameters(profile, notebook)
+        out_dir = (NOTEBOOK_DIR / params["OUTPUT_DIR"]).resolve()
+        print(f"== {notebook} ({name})", flush=True)
+        start = time.perf_counter()
+        execute(notebook, params, out_dir / f"{notebook}.ipynb")
+        times[notebook] = time.perf_counter() - start
+    for notebook, seconds in times.items():
+        print(f"{notebook:30} {seconds:6.1f} s")
+    print(f"{'total':30} {sum(times.values()):6.1f} s")
+    return out_dir
+
+
+def golden() -> None:
+    """Re-execute the golden notebooks of ``tests/golden/`` with the smoke profile."""
+    profile = load_profile("smoke")
+    prepare_data(profile, "smoke")
+    for notebook in NOTEBOOKS:
+        params = parameters(profile, notebook)
+        # The golden copies live two folders below the root, the sources one.
+        params = {k: (f"../{v}" if k in ("DATA_DIR", "OUTPUT_DIR") else v)
+                  for k, v in params.items()}
+        params["OUTPUT_DIR"] = "../../outputs/golden"
+        print(f"== golden {notebook}", flush=True)
+        execute(notebook, params, GOLDEN_DIR / f"{notebook}.ipynb", cwd=GOLDEN_DIR)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m whale_utils.series",
+                                     description=__doc__.split("\n\n")[0])
+    parser.add_argument("command", choices=["run", "data", "golden"])
+    parser.add_argument("--profile", default="default", help=f"one of {profiles()}")
+    parser.add_argument("--nb", nargs="*", help="notebook numbers, e.g. 03 (default: all)")
+    args = parser.parse_args(argv)
+    if args.command == "run":
+        run(args.profile, args.nb)
+    elif args.command == "data":
+        prepare_data(load_profile(args.profile), args.profile)
+    else:
+        golden()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,102 @@
+"""Seeds, the student's optimizer and callbacks, and a fit helper that times itself."""
+
+from __future__ import annotations
+
+import time
+
+import keras
+import tensorflow as tf
+
+
+def set_seed(seed: int) -> None:
+    """Seed Python, NumPy, Keras and TensorFlow, and make TF ops deterministic."""
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+
+def student_adam() -> keras.optimizers.Optimizer:
+    """Adam(learning_rate=1e-3, beta_1=0.9, beta_2=0.999), as the student set it."""
+    return keras.optimizers.Adam(learning_rate=1e-3, beta_1=0.9, beta_2=0.999)
+
+
+def compile_model(model: keras.Model, optimizer="student_adam") -> keras.Model:
+    """Sparse categorical cross-entropy with accuracy and top-5 accuracy."""
+    if optimizer == "student_adam":
+        optimizer = student_adam()
+    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy", keras.metrics.SparseTopKCategoricalAccuracy(5, name="top5")])
+    return model
+
+
+def reduce_lr(monitor: str = "loss") -> keras.callbacks.Callback:
+    """ReduceLROnPlateau(patience=1, factor=0.8, min_lr=1e-5) on ``monitor``."""
+    return keras.callbacks.ReduceLROnPlateau(monitor=monitor, patience=1, factor=0.8,
+                                             min_lr=1e-5, verbose=0)
+
+
+def early_stopping() -> keras.callbacks.Callback:
+    """EarlyStopping(monitor="val_loss", min_delta=0.5, patience=1), the student's."""
+    return keras.callbacks.EarlyStopping(monitor="val_loss", min_delta=0.5, patience=1)
+
+
+def fit(model: keras.Model, train, validation, epochs: int, batch_size: int | None = None,
+        callbacks=(), verbose: int = 2) -> keras.callbacks.History:
+    """Train on ``train`` ((x, y) or a tf.data.Dataset); the history gets ``seconds``."""
+    x, y = train if isinstance(train, tuple) else (train, None)
+    start = time.perf_counter()
+    history = model.fit(x, y, batch_size=batch_size if y is not None else None,
+                        epochs=epochs, validation_data=validation,
+                        callbacks=list(callbacks), verbose=verbose, shuffle=True)
+    history.seconds = time.perf_counter() - start
+    return history
+
+
+def predict(model: keras.Model, x, batch_size: int = 256):
+    """Class probabilities for ``x``."""
+    return model.predict(x, batch_size=batch_size, verbose=0)
+
+
+def grid_search(features, labels, optimizers=("adam", "sgd", "adamax", "nadam"),
+                epochs: int = 10, batch_size: int = 32, cv: int = 2, seed: int = 0):
+    """The student's GridSearchCV over optimizers, on the transfer head (scikeras).
+
+    Scores each optimizer by ``cv``-fold cross-validation on the training rows
+    (stratified: the wrapper is a classifier) and keeps the training-fold scores too,
+    the number that misleads. The best one is refit on all training rows.
+    """
+    import warnings
+
+    from scikeras.wrappers import KerasClassifier
+    from sklearn.model_selection import GridSearchCV, StratifiedKFold
+
+    from whale_utils.models import transfer_head
+
+    def build(meta, seed):
+        return transfer_head(meta["n_classes_"], seed=seed, n_features=meta["n_features_in_"])
+
+    estimator = KerasClassifier(model=build, model__seed=seed, optimizer="adam",
+                                loss="sparse_categorical_crossentropy", metrics=["accuracy"],
+                                epochs=epochs, batch_size=batch_size, verbose=0,
+                                random_state=seed)
+    folds = StratifiedKFold(n_splits=cv, shuffle=True, random_state=seed)
+    search = GridSearchCV(estimator, {"optimizer": list(optimizers)}, cv=folds,
+                          scoring="accuracy", return_train_score=True, refit=True)
+    with warnings.catch_warnings():
+        # Many whales have a single photo: stratification warns that it cannot split them.
+        warnings.filterwarnings("ignore", message="The least populated class")
+        search.fit(features, labels)
+    return search
+
+
+def grid_table(search):
+    """One row per optimizer: training-fold score, cross-validated score, rank, time."""
+    import pandas as pd
+
+    results = search.cv_results_
+    return pd.DataFrame({
+        "optimizer": [p["optimizer"] for p in results["params"]],
+        "mean_train_score": results["mean_train_score"],
+        "mean_test_score": results["mean_test_score"],
+        "rank": results["rank_test_score"],
+        "fit_seconds": results["mean_fit_time"],
+    }).round(3).sort_values("rank").reset_index(drop=True)
