@@ -10,8 +10,10 @@ Executed notebooks go to ``outputs/<profile>/``; the sources are never written.
 from __future__ import annotations
 
 import argparse
+import queue
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import yaml
@@ -81,8 +83,12 @@ def prepare_data(profile: dict, name: str) -> None:
             "(see data/README.md), or run a synthetic profile: PROFILE=default")
 
 
-def execute(notebook: str, params: dict, output: Path, cwd: Path = NOTEBOOK_DIR) -> None:
-    """Run one notebook with papermill, writing the executed copy to ``output``."""
+def execute(notebook: str, params: dict, output: Path, cwd: Path = NOTEBOOK_DIR,
+            bar: int = 0) -> None:
+    """Run one notebook with papermill, writing the executed copy to ``output``.
+
+    ``bar`` is the line of the terminal its progress bar takes (one per parallel job).
+    """
     import papermill as pm
 
     source = NOTEBOOK_DIR / f"{notebook}.ipynb"
@@ -90,26 +96,44 @@ def execute(notebook: str, params: dict, output: Path, cwd: Path = NOTEBOOK_DIR)
     output.parent.mkdir(parents=True, exist_ok=True)
     if output.resolve() == source.resolve():
         raise SystemExit(f"error: refusing to overwrite the source notebook {source}")
-    pm.execute_notebook(str(source), str(output), cwd=str(cwd), progress_bar=True,
+    progress = {"desc": f"{notebook[:24]:24}", "position": bar, "leave": True}
+    pm.execute_notebook(str(source), str(output), cwd=str(cwd), progress_bar=progress,
                         parameters={k: v for k, v in params.items() if k in declared},
                         kernel_name="python3")
 
 
-def run(name: str, notebooks: list[str] | None = None) -> Path:
-    """Execute the chosen notebooks of profile ``name`` into ``outputs/<name>/``."""
+def run(name: str, notebooks: list[str] | None = None, jobs: int = 1) -> Path:
+    """Execute the chosen notebooks of profile ``name`` into ``outputs/<name>/``.
+
+    ``jobs`` notebooks run at once, each in its own kernel; results do not depend on it.
+    """
     profile = load_profile(name)
     prepare_data(profile, name)
-    times = {}
-    for notebook in select(notebooks):
+    chosen = select(notebooks)
+    out_dir = (NOTEBOOK_DIR / profile["OUTPUT_DIR"]).resolve()
+    bars: queue.Queue[int] = queue.Queue()
+    for line in range(max(1, jobs)):
+        bars.put(line)
+
+    def one(notebook: str) -> float:
         params = parameters(profile, notebook)
-        out_dir = (NOTEBOOK_DIR / params["OUTPUT_DIR"]).resolve()
-        print(f"== {notebook} ({name})", flush=True)
+        bar = bars.get()
         start = time.perf_counter()
-        execute(notebook, params, out_dir / f"{notebook}.ipynb")
-        times[notebook] = time.perf_counter() - start
+        try:
+            execute(notebook, params, (NOTEBOOK_DIR / params["OUTPUT_DIR"]).resolve()
+                    / f"{notebook}.ipynb", bar=bar)
+        finally:
+            bars.put(bar)
+        return time.perf_counter() - start
+
+    print(f"running {len(chosen)} notebook(s), profile {name!r}, {jobs} at a time -> {out_dir}")
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        times = dict(zip(chosen, pool.map(one, chosen)))
+    print()
     for notebook, seconds in times.items():
         print(f"{notebook:30} {seconds:6.1f} s")
-    print(f"{'total':30} {sum(times.values()):6.1f} s")
+    print(f"{'wall time':30} {time.perf_counter() - start:6.1f} s")
     return out_dir
 
 
@@ -133,9 +157,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("command", choices=["run", "data", "golden"])
     parser.add_argument("--profile", default="default", help=f"one of {profiles()}")
     parser.add_argument("--nb", nargs="*", help="notebook numbers, e.g. 03 (default: all)")
+    parser.add_argument("--jobs", type=int, default=1, help="notebooks run at once")
     args = parser.parse_args(argv)
     if args.command == "run":
-        run(args.profile, args.nb)
+        run(args.profile, args.nb, args.jobs)
     elif args.command == "data":
         prepare_data(load_profile(args.profile), args.profile)
     else:

@@ -1,0 +1,64 @@
+# whale-notebooks: `make help` lists every target.
+# The first target that needs Python creates .venv from requirements.lock; it reinstalls
+# only when the lock (or pyproject.toml) changes.
+
+PYTHON  ?= python3
+VENV    ?= .venv
+PY      := $(VENV)/bin/python
+STAMP   := $(VENV)/.installed
+PROFILE ?= default
+JOBS    ?= 2
+NB      ?=
+
+export PYTHONWARNINGS ?= ignore::DeprecationWarning
+export TF_CPP_MIN_LOG_LEVEL = 3
+
+.DEFAULT_GOAL := help
+.PHONY: help env data run-all run test golden report html bench gallery stats sync lock clean
+
+help: ## list the targets
+	@echo "whale-notebooks: make TARGET [PROFILE=smoke|default|seed|full] [NB=03] [JOBS=2]"
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+$(STAMP): requirements.lock pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	@touch $(STAMP)
+
+env: $(STAMP) ## create or update the virtual environment (.venv)
+
+data: $(STAMP) ## generate the synthetic data of PROFILE (data/synthetic/PROFILE)
+	$(PY) -m whale_utils.series data --profile $(PROFILE)
+
+run-all: $(STAMP) ## execute all seven notebooks of PROFILE into outputs/PROFILE/
+	$(PY) -m whale_utils.series run --profile $(PROFILE) --jobs $(JOBS)
+
+run: $(STAMP) ## execute one notebook: make run NB=03 [PROFILE=...]
+	@test -n "$(NB)" || { echo "error: say which notebook, e.g. make run NB=03"; exit 2; }
+	$(PY) -m whale_utils.series run --profile $(PROFILE) --nb $(NB)
+
+test: $(STAMP) ## unit tests, notebook sync checks and nbval over the golden notebooks
+	$(PY) -m whale_utils.series data --profile smoke
+	$(PY) -m pytest tests --nbval-lax --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg
+
+golden: $(STAMP) ## re-execute the golden notebooks (tests/golden/) with the smoke profile
+	$(PY) -m whale_utils.series golden
+
+sync: $(STAMP) ## pair every notebooks/NN_name.py with its .ipynb (jupytext)
+	$(VENV)/bin/jupytext --sync notebooks/[0-9][0-9]_*.py
+
+lock: $(STAMP) ## re-pin requirements.lock and environment.yml from the environment
+	{ echo "# Exact versions of every dependency (pip freeze). Edit pyproject.toml, then regenerate:"; \
+	  echo "#   make lock"; $(PY) -m pip freeze --exclude-editable | grep -v '^whale-notebooks'; } > requirements.lock
+	{ echo "# conda users: conda env create -f environment.yml (same pins as requirements.lock)"; \
+	  echo "name: whale-notebooks"; echo "channels: [conda-forge]"; echo "dependencies:"; \
+	  echo "  - python=3.11"; echo "  - pip"; echo "  - pip:"; \
+	  grep '==' requirements.lock | sed 's/^/      - /'; echo "      - -e ."; } > environment.yml
+	@touch $(STAMP)
+
+clean: ## delete outputs/ and generated synthetic data (never data/kaggle)
+	rm -rf outputs
+	@for d in data/synthetic/*/; do \
+	  if [ -f "$$d/.whale_synthetic.json" ]; then rm -rf "$$d"; echo "removed $$d"; \
+	  elif [ -d "$$d" ]; then echo "kept $$d (not made by whale_utils.synthetic)"; fi; done
