@@ -1,5 +1,12 @@
 # ---
 # jupyter:
+#   jupytext:
+#     cell_metadata_filter: tags,-all
+#     notebook_metadata_filter: kernelspec,-jupytext.text_representation.jupytext_version
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -80,7 +87,7 @@ for name, x in [("student: caffe preprocess_input / 255", models.student_preproc
     print(f"{name:48} range [{x.min():+.2f}, {x.max():+.2f}], spread {x.std():.2f}")
 
 # %% [markdown]
-# The student's inputs span less than a third of the range the weights were trained
+# The student's inputs span about half of the range the weights were trained
 # for, centred elsewhere and in the wrong colour order: the ImageNet features are
 # then weaker than they should be. Here the model carries the right preprocessing
 # as its first layer, so nobody can forget it.

@@ -1,0 +1,70 @@
+import numpy as np
+import pytest
+
+from whale_utils import metrics
+
+
+def one_hot_ranking(order, n_classes=8):
+    """Scores that rank the given classes first, in that order."""
+    scores = np.zeros(n_classes)
+    for rank, label in enumerate(order):
+        scores[label] = len(order) - rank
+    return scores
+
+
+def ap5_from_rank(y_true, scores):
+    """Independent formulation: the true label's rank among all scores, then 1/rank."""
+    result = []
+    for label, row in zip(y_true, scores):
+        rank = 1 + sum(1 for other, s in enumerate(row) if s > row[label]
+                       or (s == row[label] and other < label))
+        result.append(1 / rank if rank <= 5 else 0.0)
+    return float(np.mean(result))
+
+
+def test_map5_hand_worked():
+    # true labels 0, 1, 2, 3: found at ranks 1, 2, 5 and not at all.
+    scores = np.array([one_hot_ranking([0, 4, 5, 6, 7]), one_hot_ranking([4, 1, 5, 6, 7]),
+                       one_hot_ranking([4, 5, 6, 7, 2]), one_hot_ranking([4, 5, 6, 7, 0])])
+    y = np.array([0, 1, 2, 3])
+    assert metrics.map_at_5(y, scores) == pytest.approx((1 + 1 / 2 + 1 / 5 + 0) / 4)
+    assert metrics.accuracy(y, scores) == 0.25
+    assert metrics.top5_accuracy(y, scores) == 0.75
+
+
+def test_map5_matches_rank_formulation_on_random_scores():
+    rng = np.random.default_rng(0)
+    scores = rng.random((300, 12))
+    scores[::7, 3] = scores[::7, 4]  # some ties
+    y = rng.integers(0, 12, 300)
+    assert metrics.map_at_5(y, scores) == pytest.approx(ap5_from_rank(y, scores))
+
+
+def test_majority_baseline_ranks_new_whale_then_commonest():
+    y_train = np.array([2, 2, 2, 1, 1, 0, 3, 3, 3, 3])  # new_whale = 0, the rarest
+    scores = metrics.majority_scores(y_train, 2, 5, new_whale=0)
+    assert metrics.top_k(scores, 5)[0].tolist() == [0, 3, 2, 1, 4]
+
+
+def test_ceiling_is_share_of_validation_labels_seen_in_training():
+    assert metrics.ceiling([1, 2, 3], [1, 1, 4, 5]) == 0.5
+
+
+def test_evaluate_reports_model_baseline_ceiling_and_known_whales():
+    y_train = np.array([0, 0, 0, 1, 2])
+    y_val = np.array([0, 1, 2, 3])
+    perfect = np.eye(4)[y_val]
+    result = metrics.evaluate(perfect, y_val, y_train, new_whale=0)
+    assert result["model"]["accuracy"] == 1.0
+    assert result["baseline"]["accuracy"] == 0.25
+    assert result["ceiling"] == 0.75
+    assert result["known_rows"] == 3
+    assert result["model_known"]["map5"] == 1.0
+    assert "beats" in result["verdict"]
+    worse = metrics.evaluate(np.eye(4)[[3, 3, 3, 0]], y_val, y_train, new_whale=0)
+    assert "falls below" in worse["verdict"]
+
+
+def test_expand_scores_places_columns():
+    full = metrics.expand_scores(np.array([[0.2, 0.8]]), [1, 3], 5)
+    assert full.tolist() == [[0, pytest.approx(0.2), 0, pytest.approx(0.8), 0]]

@@ -1,0 +1,87 @@
+"""The notebooks, their golden copies, the profiles and the pins agree with each other."""
+
+import re
+from pathlib import Path
+
+import jupytext
+import nbformat
+import pytest
+import yaml
+
+from whale_utils import series
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_NAMES = {"DATA_DIR", "N_ROWS", "IMG_SIZE", "EPOCHS", "BATCH_SIZE", "VALIDATION_SPLIT",
+                "SPLIT", "SEED", "OUTPUT_DIR", "VERBOSE", "BACKBONE_WEIGHTS"}
+
+
+def code_cells(notebook):
+    return [cell.source.strip() for cell in notebook.cells if cell.cell_type == "code"
+            and "injected-parameters" not in cell.metadata.get("tags", [])]
+
+
+def cells(notebook):
+    return [(cell.cell_type, cell.source.strip()) for cell in notebook.cells]
+
+
+@pytest.mark.parametrize("name", series.NOTEBOOKS)
+def test_py_and_ipynb_are_in_sync(name):
+    source = jupytext.read(ROOT / "notebooks" / f"{name}.py")
+    paired = nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4)
+    assert cells(paired) == cells(source), f"run `make sync`: {name}.ipynb differs from {name}.py"
+    assert not any(cell.get("outputs") for cell in paired.cells), f"{name}.ipynb has outputs"
+
+
+@pytest.mark.parametrize("name", series.NOTEBOOKS)
+def test_golden_notebook_runs_the_current_code(name):
+    source = jupytext.read(ROOT / "notebooks" / f"{name}.py")
+    golden = nbformat.read(ROOT / "tests" / "golden" / f"{name}.ipynb", as_version=4)
+    assert code_cells(golden) == code_cells(source), \
+        f"tests/golden/{name}.ipynb is stale: run `make golden`"
+
+
+@pytest.mark.parametrize("name", series.NOTEBOOKS)
+def test_parameters_cell_holds_shared_literals(name):
+    notebook = jupytext.read(ROOT / "notebooks" / f"{name}.py")
+    tagged = [c for c in notebook.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1
+    names = set(re.findall(r"^([A-Z_]+) = ", tagged[0].source, re.M))
+    assert names <= SHARED_NAMES and {"DATA_DIR", "SEED", "OUTPUT_DIR"} <= names
+    for line in tagged[0].source.splitlines():
+        assert re.fullmatch(r'[A-Z_]+ = ("[^"]*"|-?[\d.]+|None|True|False)', line), line
+
+
+@pytest.mark.parametrize("profile", ["smoke", "default", "seed", "full"])
+def test_profiles_name_only_shared_parameters(profile):
+    params = yaml.safe_load((ROOT / "notebooks" / "params" / f"{profile}.yaml").read_text())
+    assert {k for k in params if k.isupper()} == SHARED_NAMES
+    for notebook, overrides in params.get("notebooks", {}).items():
+        assert notebook in series.NOTEBOOKS and set(overrides) <= SHARED_NAMES
+
+
+def test_seed_profile_is_the_students_procedure():
+    params = series.load_profile("seed")
+    assert (params["N_ROWS"], params["IMG_SIZE"], params["EPOCHS"]) == (10000, 100, 10)
+    assert (params["VALIDATION_SPLIT"], params["SPLIT"]) == (0.3, "seed")
+    assert series.parameters(params, "03_dropout_datagen")["BATCH_SIZE"] == 64
+
+
+def test_environment_yml_pins_equal_the_lock():
+    lock = {line.strip() for line in (ROOT / "requirements.lock").read_text().splitlines()
+            if "==" in line and not line.startswith("#")}
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    assert {p for p in pip if "==" in p} == lock, "run `make lock`"
+    assert any(re.match(r"tensorflow[-_]cpu==2\.21\.", line) for line in lock)
+
+
+def test_select_names_unknown_notebook():
+    assert series.select(["3", "07_grid_search"]) == ["03_dropout_datagen", "07_grid_search"]
+    with pytest.raises(SystemExit, match="no notebook '09'"):
+        series.select(["09"])
+
+
+def test_execute_refuses_to_write_over_a_source(tmp_path):
+    with pytest.raises(SystemExit, match="refusing to overwrite"):
+        series.execute("01_overfit_baseline", {},
+                       ROOT / "notebooks" / "01_overfit_baseline.ipynb")

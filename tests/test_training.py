@@ -1,0 +1,91 @@
+import keras
+import numpy as np
+import pytest
+
+from whale_utils import augment, models, training
+
+
+def tiny_fit(seed):
+    training.set_seed(seed)
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (64, 32, 32, 3), dtype=np.uint8)
+    y = rng.integers(0, 5, 64)
+    model = training.compile_model(models.baseline_cnn(32, 5, dense_dropout=0.3))
+    training.fit(model, (x, y), (x[:16], y[:16]), epochs=2, batch_size=16, verbose=0)
+    return [w.numpy() for w in model.weights]
+
+
+def test_same_seed_same_weights():
+    first, second = tiny_fit(1), tiny_fit(1)
+    assert all(np.array_equal(a, b) for a, b in zip(first, second))
+    assert not all(np.array_equal(a, b) for a, b in zip(first, tiny_fit(2)))
+
+
+def test_student_settings():
+    lr = training.reduce_lr("val_loss")
+    assert (lr.monitor, lr.patience, lr.factor, lr.min_lr) == ("val_loss", 1, 0.8, 1e-5)
+    stop = training.early_stopping()
+    assert (stop.monitor, stop.min_delta, stop.patience) == ("val_loss", 0.5, 1)
+    adam = training.student_adam()
+    assert float(adam.learning_rate) == pytest.approx(1e-3)
+    assert (adam.beta_1, adam.beta_2) == (0.9, 0.999)
+
+
+def test_keras_classifier_is_a_classifier_so_cv_is_stratified():
+    from scikeras.wrappers import KerasClassifier
+    from sklearn.base import is_classifier
+    from sklearn.model_selection import StratifiedKFold, check_cv
+
+    estimator = KerasClassifier(model=None)
+    assert is_classifier(estimator)
+    assert isinstance(check_cv(2, np.array([0, 1] * 5), classifier=is_classifier(estimator)),
+                      StratifiedKFold)
+
+
+def test_grid_search_over_the_four_optimizers():
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(4), 10)
+    features = (rng.normal(size=(40, 16)) + labels[:, None]).astype("float32")
+    search = training.grid_search(features, labels, epochs=2, batch_size=8, cv=2)
+    table = training.grid_table(search)
+    assert sorted(table["optimizer"]) == ["adam", "adamax", "nadam", "sgd"]
+    assert {"mean_train_score", "mean_test_score"} <= set(table.columns)
+    assert search.best_estimator_.predict_proba(features).shape == (40, 4)
+
+
+def test_head_on_cached_features_equals_frozen_full_model():
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (48, 32, 32, 3), dtype=np.uint8)
+    labels = rng.integers(0, 4, 48)
+    backbone = models.resnet_backbone(32, "none")
+    features = models.backbone_features(backbone, images)
+
+    training.set_seed(5)
+    head = training.compile_model(models.transfer_head(4, seed=5))
+    training.fit(head, (features, labels), None, epochs=2, batch_size=16, verbose=0)
+
+    training.set_seed(5)
+    other_head = models.transfer_head(4, seed=5)
+    full = training.compile_model(models.transfer_model(backbone, other_head))
+    training.fit(full, (images, labels), None, epochs=2, batch_size=16, verbose=0)
+
+    for a, b in zip(head.weights, other_head.weights):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_augmentation_keeps_uint8_and_changes_pixels():
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (8, 32, 32, 3), dtype=np.uint8)
+    labels = np.arange(8)
+
+    def one_epoch(seed):
+        keras.utils.set_random_seed(seed)
+        return [(x.numpy(), y.numpy()) for x, y in
+                augment.augmented_dataset(images, labels, 4, seed=seed)]
+
+    batches = one_epoch(0)
+    x, y = batches[0]
+    assert x.dtype == np.uint8 and x.shape == (4, 32, 32, 3)
+    assert not np.array_equal(x, images[y])
+    again = one_epoch(0)
+    assert all(np.array_equal(a[0], b[0]) for a, b in zip(batches, again))
