@@ -14,7 +14,7 @@ export PYTHONWARNINGS ?= ignore::DeprecationWarning
 export TF_CPP_MIN_LOG_LEVEL = 3
 
 .DEFAULT_GOAL := help
-.PHONY: help env data run-all run test golden report html bench gallery stats sync lock clean
+.PHONY: help env data run-all run test report golden sync lock clean
 
 help: ## list the targets
 	@echo "whale-notebooks: make TARGET [PROFILE=smoke|default|seed|full] [NB=03] [JOBS=2]"
@@ -41,6 +41,9 @@ run: $(STAMP) ## execute one notebook: make run NB=03 [PROFILE=...]
 test: $(STAMP) ## unit tests, notebook sync checks and nbval over the golden notebooks
 	$(PY) -m whale_utils.series data --profile smoke
 	$(PY) -m pytest tests --nbval-lax --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg
+
+report: $(STAMP) ## results table (Markdown, CSV) and chart of PROFILE: outputs/PROFILE/report/
+	$(PY) -m whale_utils.report outputs/$(PROFILE)
 
 golden: $(STAMP) ## re-execute the golden notebooks (tests/golden/) with the smoke profile
 	$(PY) -m whale_utils.series golden

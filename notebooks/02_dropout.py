@@ -1,5 +1,12 @@
 # ---
 # jupyter:
+#   jupytext:
+#     cell_metadata_filter: tags,-all
+#     notebook_metadata_filter: kernelspec,-jupytext.text_representation.jupytext_version
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -30,6 +37,18 @@ VERBOSE = 2
 
 # %% [markdown]
 # ## Setup
+
+# %%
+import os
+import sys
+
+if "google.colab" in sys.modules and not os.path.exists(DATA_DIR):
+    # In Colab: install whale_utils from the repository, then write the synthetic data.
+    import subprocess
+
+    for args in (["pip", "install", "-q", "git+https://github.com/whale-notebooks/whale-notebooks"],
+                 ["whale_utils.synthetic", "--out", DATA_DIR, "--images", "1500"]):
+        subprocess.run([sys.executable, "-m", *args], check=True)
 
 # %%
 import whale_utils  # noqa: F401  (quiets TensorFlow's log before it loads)

@@ -39,6 +39,18 @@ BACKBONE_WEIGHTS = "none"
 # ## Setup
 
 # %%
+import os
+import sys
+
+if "google.colab" in sys.modules and not os.path.exists(DATA_DIR):
+    # In Colab: install whale_utils from the repository, then write the synthetic data.
+    import subprocess
+
+    for args in (["pip", "install", "-q", "git+https://github.com/whale-notebooks/whale-notebooks"],
+                 ["whale_utils.synthetic", "--out", DATA_DIR, "--images", "1500"]):
+        subprocess.run([sys.executable, "-m", *args], check=True)
+
+# %%
 import whale_utils  # noqa: F401  (quiets TensorFlow's log before it loads)
 from whale_utils import data, metrics, models, plots, report, training
 

@@ -10,6 +10,7 @@ Executed notebooks go to ``outputs/<profile>/``; the sources are never written.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import queue
 import sys
 import time
@@ -83,11 +84,12 @@ def prepare_data(profile: dict, name: str) -> None:
             "(see data/README.md), or run a synthetic profile: PROFILE=default")
 
 
-def execute(notebook: str, params: dict, output: Path, cwd: Path = NOTEBOOK_DIR,
-            bar: int = 0) -> None:
+def execute(notebook: str, params: dict, output: Path, bar: int = 0) -> None:
     """Run one notebook with papermill, writing the executed copy to ``output``.
 
-    ``bar`` is the line of the terminal its progress bar takes (one per parallel job).
+    The kernel starts in the current directory: papermill's own ``cwd`` changes the
+    directory of the whole process, which parallel runs cannot share. ``bar`` is the
+    terminal line of its progress bar (one per parallel job).
     """
     import papermill as pm
 
@@ -97,7 +99,7 @@ def execute(notebook: str, params: dict, output: Path, cwd: Path = NOTEBOOK_DIR,
     if output.resolve() == source.resolve():
         raise SystemExit(f"error: refusing to overwrite the source notebook {source}")
     progress = {"desc": f"{notebook[:24]:24}", "position": bar, "leave": True}
-    pm.execute_notebook(str(source), str(output), cwd=str(cwd), progress_bar=progress,
+    pm.execute_notebook(str(source), str(output), progress_bar=progress,
                         parameters={k: v for k, v in params.items() if k in declared},
                         kernel_name="python3")
 
@@ -126,15 +128,33 @@ def run(name: str, notebooks: list[str] | None = None, jobs: int = 1) -> Path:
             bars.put(bar)
         return time.perf_counter() - start
 
+    archived = archive_previous(out_dir, chosen)
+    if archived:
+        print(f"earlier outputs of these notebooks moved to {archived}")
     print(f"running {len(chosen)} notebook(s), profile {name!r}, {jobs} at a time -> {out_dir}")
     start = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+    with contextlib.chdir(NOTEBOOK_DIR), ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         times = dict(zip(chosen, pool.map(one, chosen)))
     print()
     for notebook, seconds in times.items():
         print(f"{notebook:30} {seconds:6.1f} s")
     print(f"{'wall time':30} {time.perf_counter() - start:6.1f} s")
     return out_dir
+
+
+def archive_previous(out_dir: Path, notebooks: list[str]) -> Path | None:
+    """Move earlier executed notebooks and metrics of ``notebooks`` to ``outputs/archive/``."""
+    earlier = [path for nb in notebooks for path in
+               (out_dir / f"{nb}.ipynb", out_dir / "metrics" / f"{nb}.json") if path.exists()]
+    if not earlier:
+        return None
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(max(p.stat().st_mtime for p in earlier)))
+    archive = out_dir.parent / "archive" / f"{out_dir.name}-{stamp}"
+    for path in earlier:
+        target = archive / path.relative_to(out_dir)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        path.replace(target)
+    return archive
 
 
 def golden() -> None:
@@ -148,7 +168,8 @@ def golden() -> None:
                   for k, v in params.items()}
         params["OUTPUT_DIR"] = "../../outputs/golden"
         print(f"== golden {notebook}", flush=True)
-        execute(notebook, params, GOLDEN_DIR / f"{notebook}.ipynb", cwd=GOLDEN_DIR)
+        with contextlib.chdir(GOLDEN_DIR):
+            execute(notebook, params, GOLDEN_DIR / f"{notebook}.ipynb")
 
 
 def main(argv: list[str] | None = None) -> int:

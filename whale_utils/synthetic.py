@@ -17,8 +17,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
@@ -298,11 +301,11 @@ def _caption(photo: Image.Image, rng) -> Image.Image:
 
 # --------------------------------------------------------------------------- writing
 def generate(out: str | Path, images: int = 2000, seed: int = 0, size: float = 0.25,
-             force: bool = False) -> Path:
+             force: bool = False, workers: int | None = None) -> Path:
     """Write a synthetic data set to ``out`` (``train/`` and ``train.csv``).
 
     Refuses a folder that holds files it did not make; leaves an up-to-date set
-    alone unless ``force``.
+    alone unless ``force``. ``workers`` processes draw the photos (default: one per core).
     """
     out = Path(out)
     if size <= 0 or size > 2:
@@ -320,30 +323,45 @@ def generate(out: str | Path, images: int = 2000, seed: int = 0, size: float = 0
     rng = np.random.default_rng([seed, 0])
     labels = plan_labels(images, rng)
     names = [f"{h}.jpg" for h in _unique_hex(rng, images, 9)]
-    whale_seeds: dict[str, int] = {}
     train = out / "train"
     if train.exists():
         for old in train.glob("*.jpg"):
             old.unlink()
     train.mkdir(parents=True, exist_ok=True)
     marker.write_text(json.dumps({**options, "complete": False}))
-    whales: dict[str, Whale] = {}
-    for index, (name, label) in enumerate(zip(names, labels)):
-        if label == NEW_WHALE:
-            whale = make_whale(np.random.default_rng([seed, 2, index]))
-        else:
-            key = whale_seeds.setdefault(label, len(whale_seeds))
-            if label not in whales:
-                whales[label] = make_whale(np.random.default_rng([seed, 1, key]))
-            whale = whales[label]
-        photo_rng = np.random.default_rng([seed, 3, index])
-        photo = take_photo(whale, photo_rng, size)
-        photo.save(train / name, "JPEG", quality=int(photo_rng.integers(70, 96)))
+    keys = {label: key for key, label in enumerate(dict.fromkeys(
+        label for label in labels if label != NEW_WHALE))}
+    photos = [(index, name, keys.get(label)) for index, (name, label)
+              in enumerate(zip(names, labels))]
+    chunks = [[p for p in photos if (p[0] if p[2] is None else p[2]) % 16 == c] for c in range(16)]
+    workers = max(1, min(workers or os.cpu_count() or 1, len(photos) // 50 or 1))
+    if workers == 1:
+        for chunk in chunks:
+            _render(train, seed, size, chunk)
+    else:
+        with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+            list(pool.map(_render, [train] * 16, [seed] * 16, [size] * 16, chunks))
     rows = sorted(zip(names, labels))
     (out / "train.csv").write_text(
         "Image,Id\n" + "".join(f"{name},{label}\n" for name, label in rows))
     marker.write_text(json.dumps(options))
     return out
+
+
+def _render(train: Path, seed: int, size: float, photos) -> None:
+    """Draw and save ``(index, name, whale key or None)`` photos; each depends on its
+    own seeds only, so any split of the work gives the same bytes."""
+    whales: dict[int, Whale] = {}
+    for index, name, key in photos:
+        if key is None:                           # new_whale: a fresh individual
+            whale = make_whale(np.random.default_rng([seed, 2, index]))
+        elif key in whales:
+            whale = whales[key]
+        else:
+            whale = whales[key] = make_whale(np.random.default_rng([seed, 1, key]))
+        photo_rng = np.random.default_rng([seed, 3, index])
+        photo = take_photo(whale, photo_rng, size)
+        photo.save(train / name, "JPEG", quality=int(photo_rng.integers(70, 96)))
 
 
 def main(argv: list[str] | None = None) -> int:
