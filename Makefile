@@ -14,7 +14,7 @@ export PYTHONWARNINGS ?= ignore::DeprecationWarning
 export TF_CPP_MIN_LOG_LEVEL = 3
 
 .DEFAULT_GOAL := help
-.PHONY: help env data run-all run test report golden sync lock clean
+.PHONY: help env data run-all run test report html golden sync lock clean
 
 help: ## list the targets
 	@echo "whale-notebooks: make TARGET [PROFILE=smoke|default|seed|full] [NB=03] [JOBS=2]"
@@ -45,8 +45,11 @@ test: $(STAMP) ## unit tests, notebook sync checks and nbval over the golden not
 report: $(STAMP) ## results table (Markdown, CSV) and chart of PROFILE: outputs/PROFILE/report/
 	$(PY) -m whale_utils.report outputs/$(PROFILE)
 
-golden: $(STAMP) ## re-execute the golden notebooks (tests/golden/) with the smoke profile
-	$(PY) -m whale_utils.series golden
+html: $(STAMP) ## render notebooks and report of PROFILE as a site: outputs/PROFILE/html/
+	$(PY) -m whale_utils.book outputs/$(PROFILE)
+
+golden: $(STAMP) ## re-execute the golden notebooks (tests/golden/) with the smoke profile [NB=07]
+	$(PY) -m whale_utils.series golden $(if $(NB),--nb $(NB))
 
 sync: $(STAMP) ## pair every notebooks/NN_name.py with its .ipynb (jupytext)
 	$(VENV)/bin/jupytext --sync notebooks/[0-9][0-9]_*.py

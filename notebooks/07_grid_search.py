@@ -144,7 +144,8 @@ saved = report.save_metrics(OUTPUT_DIR, "07_grid_search", result, history,
                             params=dict(N_ROWS=N_ROWS, IMG_SIZE=IMG_SIZE, EPOCHS=EPOCHS,
                                         SPLIT=SPLIT, SEED=SEED, DATA=whales.source,
                                         BACKBONE_WEIGHTS=BACKBONE_WEIGHTS),
-                            extra={"parameters": models.count_params(model)})
+                            extra={"parameters": models.count_params(model)},
+                            seconds=search.seconds)
 print(f"metrics written to {saved}")
 
 # %% [markdown]

@@ -2,17 +2,8 @@ import json
 
 import pytest
 
+from conftest import fake_record
 from whale_utils import report, series
-
-
-def fake_record(notebook, map5, accuracy=0.3):
-    score = {"accuracy": accuracy, "top5": map5 + 0.05, "map5": map5}
-    base = {"accuracy": 0.38, "top5": 0.42, "map5": 0.40}
-    return {"notebook": notebook, "params": {"SPLIT": "seed"}, "epochs_run": 3,
-            "train_accuracy": 0.9, "parameters": {"trainable": 10},
-            "evaluation": {"model": score, "baseline": base, "ceiling": 0.7,
-                           "model_known": score},
-            "timing": {"train_seconds": 1.0}}
 
 
 def test_report_writes_table_chart_and_names_the_best(tmp_path):

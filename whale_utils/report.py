@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import platform
+import textwrap
 import sys
 from importlib import metadata
 from pathlib import Path
@@ -28,8 +29,12 @@ def print_versions() -> None:
 
 
 def save_metrics(output_dir: str | Path, notebook: str, result: dict, history=None,
-                 params: dict | None = None, extra: dict | None = None) -> Path:
-    """Write ``OUTPUT_DIR/metrics/<notebook>.json`` for the cross-model report."""
+                 params: dict | None = None, extra: dict | None = None,
+                 seconds: float | None = None) -> Path:
+    """Write ``OUTPUT_DIR/metrics/<notebook>.json`` for the cross-model report.
+
+    ``seconds`` is the training time when ``history`` does not carry it.
+    """
     logs = getattr(history, "history", history) or {}
     record = {
         "notebook": notebook,
@@ -38,7 +43,8 @@ def save_metrics(output_dir: str | Path, notebook: str, result: dict, history=No
         "train_accuracy": float(logs["accuracy"][-1]) if "accuracy" in logs else None,
         "evaluation": result,
         **(extra or {}),
-        "timing": {"train_seconds": round(float(getattr(history, "seconds", 0.0)), 1)},
+        "timing": {"train_seconds": round(float(
+            seconds if seconds is not None else getattr(history, "seconds", 0.0)), 1)},
         "versions": versions(),
     }
     path = Path(output_dir) / "metrics" / f"{notebook}.json"
@@ -108,6 +114,17 @@ def best_model_sentence(table) -> str:
     return text + f". {beaten} of {len(table)} models beat the baseline by more than 0.005."
 
 
+SHORT_HEADERS = {"train_accuracy": "train acc", "val_accuracy": "val acc", "top5": "top-5",
+                 "map5": "MAP@5", "baseline_accuracy": "baseline acc",
+                 "baseline_map5": "baseline MAP@5", "ceiling": "ceiling",
+                 "train_seconds": "train s", "trainable_params": "trained params"}
+
+
+def display_table(table):
+    """The results table rounded, with short headers, for Markdown and HTML."""
+    return table.drop(columns=["known_map5"]).round(3).rename(columns=SHORT_HEADERS)
+
+
 def markdown_table(table) -> str:
     """A pandas table as a Markdown table."""
     def cell(value):
@@ -124,17 +141,17 @@ def plot_results(table, title: str = ""):
     import numpy as np
 
     x = np.arange(len(table))
-    fig, ax = plt.subplots(figsize=(10, 4.2))
+    fig, ax = plt.subplots(figsize=(10, 4.8))
     ax.bar(x - 0.2, table["map5"], 0.4, label="MAP@5")
     ax.bar(x + 0.2, table["val_accuracy"], 0.4, label="validation accuracy")
     ax.plot(x, table["baseline_map5"], "k_", ms=28, mew=2, label="all-new_whale MAP@5")
     ax.plot(x, table["baseline_accuracy"], "_", color="grey", ms=28, mew=2,
             label="all-new_whale accuracy")
     ax.plot(x, table["ceiling"], "r_", ms=28, mew=2, label="ceiling (Id seen in training)")
-    ax.set_xticks(x, [f"{n}\n{m}" for n, m in zip(table["notebook"], table["model"])],
-                  fontsize=7)
+    labels = [f"{n}\n" + textwrap.fill(m, 16) for n, m in zip(table["notebook"], table["model"])]
+    ax.set_xticks(x, labels, fontsize=7)
     ax.set_ylim(0, 1)
-    ax.legend(fontsize=8, ncol=3, loc="upper left")
+    ax.legend(fontsize=8, ncol=3, loc="lower left", bbox_to_anchor=(0.0, 0.55))
     ax.set_title(title)
     fig.tight_layout()
     return fig
@@ -147,7 +164,7 @@ def build_report(output_dir: str | Path) -> Path:
     folder = output_dir / "report"
     folder.mkdir(parents=True, exist_ok=True)
     table.to_csv(folder / "results.csv", index=False)
-    shown = table.drop(columns=["known_map5"]).round(3)
+    shown = display_table(table)
     split = ", ".join(sorted(set(table["split"].astype(str))))
     (folder / "results.md").write_text(
         f"# Results: profile {output_dir.name}, split {split}\n\n"

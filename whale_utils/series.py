@@ -157,11 +157,11 @@ def archive_previous(out_dir: Path, notebooks: list[str]) -> Path | None:
     return archive
 
 
-def golden() -> None:
+def golden(notebooks: list[str] | None = None) -> None:
     """Re-execute the golden notebooks of ``tests/golden/`` with the smoke profile."""
     profile = load_profile("smoke")
     prepare_data(profile, "smoke")
-    for notebook in NOTEBOOKS:
+    for notebook in select(notebooks):
         params = parameters(profile, notebook)
         # The golden copies live two folders below the root, the sources one.
         params = {k: (f"../{v}" if k in ("DATA_DIR", "OUTPUT_DIR") else v)
@@ -185,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "data":
         prepare_data(load_profile(args.profile), args.profile)
     else:
-        golden()
+        golden(args.nb)
     return 0
 
 

@@ -62,7 +62,8 @@ def grid_search(features, labels, optimizers=("adam", "sgd", "adamax", "nadam"),
 
     Scores each optimizer by ``cv``-fold cross-validation on the training rows
     (stratified: the wrapper is a classifier) and keeps the training-fold scores too,
-    the number that misleads. The best one is refit on all training rows.
+    the number that misleads. The best one is refit on all training rows; ``seconds``
+    is the time of the whole search.
     """
     import warnings
 
@@ -84,7 +85,9 @@ def grid_search(features, labels, optimizers=("adam", "sgd", "adamax", "nadam"),
     with warnings.catch_warnings():
         # Many whales have a single photo: stratification warns that it cannot split them.
         warnings.filterwarnings("ignore", message="The least populated class")
+        start = time.perf_counter()
         search.fit(features, labels)
+    search.seconds = time.perf_counter() - start
     return search
 
 
