@@ -9,15 +9,17 @@ STAMP   := $(VENV)/.installed
 PROFILE ?= default
 JOBS    ?= 2
 NB      ?=
+SPLIT   ?=
+OUT     := outputs/$(PROFILE)$(if $(SPLIT),-$(SPLIT))
 
 export PYTHONWARNINGS ?= ignore::DeprecationWarning
 export TF_CPP_MIN_LOG_LEVEL = 3
 
 .DEFAULT_GOAL := help
-.PHONY: help env data run-all run test report html golden sync lock clean
+.PHONY: help env data run-all run test report html stats gallery bench golden sync lock clean
 
 help: ## list the targets
-	@echo "whale-notebooks: make TARGET [PROFILE=smoke|default|seed|full] [NB=03] [JOBS=2]"
+	@echo "whale-notebooks: make TARGET [PROFILE=smoke|default|seed|full] [SPLIT=seed|known] [NB=03] [JOBS=2]"
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
 $(STAMP): requirements.lock pyproject.toml
@@ -32,21 +34,30 @@ data: $(STAMP) ## generate the synthetic data of PROFILE (data/synthetic/PROFILE
 	$(PY) -m whale_utils.series data --profile $(PROFILE)
 
 run-all: $(STAMP) ## execute all seven notebooks of PROFILE into outputs/PROFILE/
-	$(PY) -m whale_utils.series run --profile $(PROFILE) --jobs $(JOBS)
+	$(PY) -m whale_utils.series run --profile $(PROFILE) --jobs $(JOBS) $(if $(SPLIT),--split $(SPLIT))
 
 run: $(STAMP) ## execute one notebook: make run NB=03 [PROFILE=...]
 	@test -n "$(NB)" || { echo "error: say which notebook, e.g. make run NB=03"; exit 2; }
-	$(PY) -m whale_utils.series run --profile $(PROFILE) --nb $(NB)
+	$(PY) -m whale_utils.series run --profile $(PROFILE) --nb $(NB) $(if $(SPLIT),--split $(SPLIT))
 
 test: $(STAMP) ## unit tests, notebook sync checks and nbval over the golden notebooks
 	$(PY) -m whale_utils.series data --profile smoke
 	$(PY) -m pytest tests --nbval-lax --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg
 
 report: $(STAMP) ## results table (Markdown, CSV) and chart of PROFILE: outputs/PROFILE/report/
-	$(PY) -m whale_utils.report outputs/$(PROFILE)
+	$(PY) -m whale_utils.report $(OUT)
 
 html: $(STAMP) ## render notebooks and report of PROFILE as a site: outputs/PROFILE/html/
-	$(PY) -m whale_utils.book outputs/$(PROFILE)
+	$(PY) -m whale_utils.book $(OUT)
+
+stats: $(STAMP) ## statistics of PROFILE's synthetic data next to the real data's
+	$(PY) -m whale_utils.series data --profile $(PROFILE) --stats
+
+gallery: $(STAMP) ## a grid of synthetic photos, several per whale: docs/gallery.png
+	$(PY) -m whale_utils.series data --profile $(PROFILE) --gallery docs/gallery.png
+
+bench: $(STAMP) ## the student's way against ours, same images, same machine (about 10 min)
+	$(PY) benchmarks/bench.py $(BENCH_ARGS)
 
 golden: $(STAMP) ## re-execute the golden notebooks (tests/golden/) with the smoke profile [NB=07]
 	$(PY) -m whale_utils.series golden $(if $(NB),--nb $(NB))

@@ -116,3 +116,17 @@ def test_load_dataset_describes_split(tiny_set, tmp_path):
     text = whales.describe()
     assert "rows: 50" in text and "35 training rows, 15 validation rows" in text
     assert whales.encoder.classes_[whales.new_whale_label] == "new_whale"
+
+
+def test_large_jpeg_scaled_decode_matches_full_decode(tmp_path):
+    import tensorflow as tf
+    from PIL import Image
+
+    (tmp_path / "train").mkdir()
+    y, x = np.mgrid[0:900, 0:1600]
+    picture = np.stack([x % 256, y % 256, (x + y) % 256], axis=-1).astype(np.uint8)
+    Image.fromarray(picture).save(tmp_path / "train" / "big.jpg", quality=95)
+    ours = data.load_images(tmp_path, ["big.jpg"], 64, cache_dir=None)[0].astype(float)
+    raw = tf.io.read_file(str(tmp_path / "train" / "big.jpg"))
+    full = tf.image.resize(tf.io.decode_jpeg(raw, channels=3), (64, 64), antialias=True).numpy()
+    assert np.abs(ours - full).mean() < 4

@@ -104,12 +104,16 @@ def execute(notebook: str, params: dict, output: Path, bar: int = 0) -> None:
                         kernel_name="python3")
 
 
-def run(name: str, notebooks: list[str] | None = None, jobs: int = 1) -> Path:
+def run(name: str, notebooks: list[str] | None = None, jobs: int = 1,
+        split: str | None = None) -> Path:
     """Execute the chosen notebooks of profile ``name`` into ``outputs/<name>/``.
 
     ``jobs`` notebooks run at once, each in its own kernel; results do not depend on it.
+    ``split`` overrides the profile's SPLIT and writes to ``outputs/<name>-<split>/``.
     """
     profile = load_profile(name)
+    if split:
+        profile = {**profile, "SPLIT": split, "OUTPUT_DIR": f"{profile['OUTPUT_DIR']}-{split}"}
     prepare_data(profile, name)
     chosen = select(notebooks)
     out_dir = (NOTEBOOK_DIR / profile["OUTPUT_DIR"]).resolve()
@@ -179,11 +183,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", default="default", help=f"one of {profiles()}")
     parser.add_argument("--nb", nargs="*", help="notebook numbers, e.g. 03 (default: all)")
     parser.add_argument("--jobs", type=int, default=1, help="notebooks run at once")
+    parser.add_argument("--stats", action="store_true",
+                        help="with data: print the data set's statistics next to the real data's")
+    parser.add_argument("--gallery", metavar="PNG", help="with data: write a photo grid per whale")
+    parser.add_argument("--split", choices=["seed", "known"],
+                        help="override the profile's SPLIT (outputs go to outputs/PROFILE-SPLIT)")
     args = parser.parse_args(argv)
     if args.command == "run":
-        run(args.profile, args.nb, args.jobs)
+        run(args.profile, args.nb, args.jobs, args.split)
     elif args.command == "data":
-        prepare_data(load_profile(args.profile), args.profile)
+        profile = load_profile(args.profile)
+        prepare_data(profile, args.profile)
+        data_dir = (NOTEBOOK_DIR / profile["DATA_DIR"]).resolve()
+        if args.stats or args.gallery:
+            from whale_utils import synthetic
+        if args.stats:
+            print(synthetic.format_statistics(synthetic.statistics(data_dir)))
+        if args.gallery:
+            print(f"gallery written to {synthetic.gallery(data_dir, args.gallery)}")
     else:
         golden(args.nb)
     return 0

@@ -364,6 +364,99 @@ def _render(train: Path, seed: int, size: float, photos) -> None:
         photo.save(train / name, "JPEG", quality=int(photo_rng.integers(70, 96)))
 
 
+# --------------------------------------------------------------------------- checks
+def statistics(folder: str | Path) -> dict:
+    """The numbers that make a set look like the real one, measured from its files."""
+    import pandas as pd
+
+    folder = Path(folder)
+    frame = pd.read_csv(folder / "train.csv")
+    per_whale = frame.loc[frame["Id"] != NEW_WHALE, "Id"].value_counts()
+    sizes, grey, modes, file_bytes = [], 0, {"L": 0, "RGB": 0}, []
+    for name in frame["Image"]:
+        path = folder / "train" / name
+        with Image.open(path) as photo:
+            sizes.append(photo.size)
+            modes[photo.mode] = modes.get(photo.mode, 0) + 1
+            if photo.mode == "L" or _looks_grey(photo):
+                grey += 1
+        file_bytes.append(path.stat().st_size)
+    widths = np.array([w for w, _ in sizes])
+    heights = np.array([h for _, h in sizes])
+    common = np.bincount(widths).argmax()
+    return {
+        "images": len(frame),
+        "new_whale_share": float(np.mean(frame["Id"] == NEW_WHALE)),
+        "known_whales": int(len(per_whale)),
+        "images_per_whale": {int(k): int(v) for k, v in
+                             per_whale.value_counts().sort_index().items()},
+        "grey_share": grey / len(frame),
+        "single_channel_share": modes.get("L", 0) / len(frame),
+        "commonest_width": int(common),
+        "commonest_width_share": float(np.mean(widths == common)),
+        "height_range_at_commonest_width": [int(heights[widths == common].min()),
+                                            int(heights[widths == common].max())],
+        "mean_file_kib": float(np.mean(file_bytes) / 1024),
+    }
+
+
+def _looks_grey(photo: Image.Image) -> bool:
+    small = np.asarray(photo.convert("RGB").resize((32, 32)), dtype=int)
+    return int(np.abs(small - small.mean(axis=2, keepdims=True)).max()) <= 3
+
+
+def format_statistics(stats: dict) -> str:
+    """Our statistics next to the real data's."""
+    real_known = sum(REAL_IMAGES_PER_WHALE.values())
+    lines = [f"{'':34}{'synthetic':>12}{'real':>12}",
+             f"{'images':34}{stats['images']:>12}{REAL_IMAGES:>12}",
+             f"{'new_whale share':34}{stats['new_whale_share']:>12.1%}{NEW_WHALE_SHARE:>12.1%}",
+             f"{'grey-scale share':34}{stats['grey_share']:>12.1%}{'~30%':>12}",
+             f"{'single-channel JPEGs':34}{stats['single_channel_share']:>12.1%}{'some':>12}",
+             f"{'commonest width (share)':34}{stats['commonest_width']:>6} "
+             f"({stats['commonest_width_share']:.0%}){'1050 (69%)':>12}",
+             f"{'heights at that width':34}{str(stats['height_range_at_commonest_width']):>12}"
+             f"{'400-860':>12}",
+             f"{'mean file size':34}{stats['mean_file_kib']:>9.1f} KiB",
+             "known whales by images each (share of whales):"]
+    known = stats["known_whales"]
+    for count in (1, 2, 3, 4, 5):
+        ours = stats["images_per_whale"].get(count, 0) / max(known, 1)
+        lines.append(f"  {count} image(s){'':22}{ours:>12.1%}"
+                     f"{REAL_IMAGES_PER_WHALE[count] / real_known:>12.1%}")
+    more = sum(v for k, v in stats["images_per_whale"].items() if k > 5) / max(known, 1)
+    real_more = sum(v for k, v in REAL_IMAGES_PER_WHALE.items() if k > 5) / real_known
+    lines.append(f"  more than 5{'':22}{more:>12.1%}{real_more:>12.1%}")
+    return "\n".join(lines)
+
+
+def gallery(folder: str | Path, path: str | Path, whales: int = 6, photos: int = 5) -> Path:
+    """A PNG grid: one row per whale (those with most photos), its photos side by side."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    folder = Path(folder)
+    frame = pd.read_csv(folder / "train.csv")
+    top = frame.loc[frame["Id"] != NEW_WHALE, "Id"].value_counts().index[:whales]
+    fig, axes = plt.subplots(len(top), photos, figsize=(2.6 * photos, 1.8 * len(top)))
+    for r, whale in enumerate(top):
+        names = list(frame.loc[frame["Id"] == whale, "Image"])[:photos]
+        for c in range(photos):
+            ax = axes[r, c]
+            ax.axis("off")
+            if c < len(names):
+                ax.imshow(Image.open(folder / "train" / names[c]).convert("RGB"))
+                ax.set_title(f"{whale}" if c == 0 else "", fontsize=8, loc="left")
+    fig.tight_layout()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return Path(path)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m whale_utils.synthetic",
                                      description=__doc__.split("\n\n")[0])
@@ -373,6 +466,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", type=float, default=0.25,
                         help="photo size as a factor of the real one (1050 px wide)")
     parser.add_argument("--force", action="store_true", help="regenerate an up-to-date set")
+    parser.add_argument("--stats", action="store_true",
+                        help="print the set's statistics next to the real data's")
+    parser.add_argument("--gallery", metavar="PNG", help="write a grid of photos per whale")
     args = parser.parse_args(argv)
     try:
         path = generate(args.out, args.images, args.seed, args.size, args.force)
@@ -380,6 +476,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     print(f"synthetic data set ready: {path} ({args.images} images, seed {args.seed})")
+    if args.stats:
+        print(format_statistics(statistics(path)))
+    if args.gallery:
+        print(f"gallery written to {gallery(path, args.gallery)}")
     return 0
 
 

@@ -1,0 +1,242 @@
+"""The student's way against ours, on the same images and the same machine, in one run.
+
+    make bench                       # about 10 minutes on 2 cores
+    .venv/bin/python benchmarks/bench.py --images 960 --size 0.5
+
+The student's way is Keras' legacy ``ImageDataGenerator.flow_from_dataframe`` for data
+generation, ``load_img`` into float arrays divided by 255 for loading, and the frozen
+ResNet50V2 run forward at every epoch. Ours is ``whale_utils``: a ``tf.data`` pipeline
+(JPEG DCT scaling, an on-disk uint8 cache, Keras augmentation layers, prefetch) and
+backbone features computed once. Every figure is measured here; section 5 extrapolates
+the whole series at the student's scale from the measured per-step times.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+import whale_utils  # noqa: F401  (quiets TensorFlow before it loads)
+
+ROOT = Path(__file__).resolve().parents[1]
+AUGMENTATION = dict(rotation_range=10, zoom_range=0.1, width_shift_range=0.1,
+                    height_shift_range=0.1)
+
+
+def clock(function, *args):
+    start = time.perf_counter()
+    result = function(*args)
+    return time.perf_counter() - start, result
+
+
+def row(label, ours, theirs, unit, better="higher"):
+    ratio = ours / theirs if better == "higher" else theirs / ours
+    print(f"  {label:46} ours {ours:10.2f} {unit:6}  student's {theirs:10.2f} {unit:6}  "
+          f"-> {ratio:6.1f}x")
+    return ratio
+
+
+def student_flow(frame, data_dir, img_size, batch_size, seed=0):
+    """The student's generator: legacy ImageDataGenerator.flow_from_dataframe."""
+    from tensorflow.keras.preprocessing.image import ImageDataGenerator
+
+    generator = ImageDataGenerator(rescale=1 / 255, **AUGMENTATION)
+    return generator.flow_from_dataframe(
+        frame, directory=str(Path(data_dir) / "train"), x_col="Image", y_col="label",
+        target_size=(img_size, img_size), batch_size=batch_size, class_mode="raw",
+        shuffle=True, seed=seed)
+
+
+def epoch_of(batches):
+    """Time to pull one epoch of batches."""
+    start = time.perf_counter()
+    count = 0
+    for x, _ in batches:
+        count += len(x)
+    return time.perf_counter() - start, count
+
+
+def fit_seconds_per_step(model, data, steps, **kwargs):
+    """Seconds per training step over one epoch, after a warm-up epoch."""
+    model.fit(data, epochs=1, verbose=0, **kwargs)
+    start = time.perf_counter()
+    model.fit(data, epochs=1, verbose=0, **kwargs)
+    return (time.perf_counter() - start) / steps
+
+
+def memory_probe(way: str, data_dir: str, n: int, img_size: int) -> None:
+    """Run in a fresh process: peak RSS (MiB) after loading n images one way."""
+    from whale_utils import data
+
+    names = data.read_labels(data_dir, n)["Image"]
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    start = time.perf_counter()
+    if way == "student":
+        from tensorflow.keras.preprocessing import image
+
+        x = []
+        for name in names:
+            picture = image.load_img(str(Path(data_dir) / "train" / name),
+                                     target_size=(img_size, img_size))
+            x.append(image.img_to_array(picture))
+        x = np.array(x) / 255          # float64, as the student's arrays were
+    else:
+        x = data.load_images(data_dir, names, img_size, cache_dir=None)
+    seconds = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"base_mib": base / 1024, "peak_mib": peak / 1024, "seconds": seconds,
+                      "array_mib": x.nbytes / 2**20, "dtype": str(x.dtype)}))
+
+
+def measure_memory(way, data_dir, n, img_size):
+    out = subprocess.run([sys.executable, __file__, "--memory-probe", way, "--data-dir",
+                          str(data_dir), "--images", str(n), "--img-size", str(img_size)],
+                         check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--images", type=int, default=640, help="synthetic photos measured")
+    parser.add_argument("--size", type=float, default=0.5, help="photo size (1 = 1050 px wide)")
+    parser.add_argument("--img-size", type=int, default=100, help="model input, px")
+    parser.add_argument("--epochs", type=int, default=10, help="epochs of a training run")
+    parser.add_argument("--data-dir", default=str(ROOT / "data" / "synthetic" / "bench"))
+    parser.add_argument("--memory-probe", choices=["student", "ours"], help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.memory_probe:
+        memory_probe(args.memory_probe, args.data_dir, args.images, args.img_size)
+        return 0
+
+    import keras
+
+    from whale_utils import augment, data, models, synthetic, training
+
+    cores = os.cpu_count()
+    size, batch, epochs = args.img_size, 32, args.epochs
+    print(f"machine: {cores} cores ({len(os.sched_getaffinity(0))} usable), "
+          f"{args.images} synthetic photos at size {args.size}, input {size} px, batch {batch}")
+    seconds, _ = clock(synthetic.generate, args.data_dir, args.images, 0, args.size)
+    print(f"data: {args.data_dir} ({seconds:.1f} s)\n")
+    frame = data.read_labels(args.data_dir)
+    labels, _ = data.encode_labels(frame["Id"])
+    frame = frame.assign(label=labels)
+    n_classes = int(labels.max()) + 1
+    training.set_seed(0)
+    results = {}
+
+    print("1. input throughput, images/s (decode, resize, augment)")
+    flow = student_flow(frame, args.data_dir, size, batch)
+    flow_seconds, count = epoch_of(flow[i] for i in range(len(flow)))
+    student_rate = count / flow_seconds
+    with tempfile.TemporaryDirectory() as cache:
+        decode_seconds, images = clock(data.load_images, args.data_dir, frame["Image"], size, cache)
+        pipeline = augment.augmented_dataset(images, labels, batch)
+        first_aug, _ = epoch_of(pipeline)
+        cached_seconds, _ = epoch_of(pipeline)
+        reload_seconds, _ = clock(data.load_images, args.data_dir, frame["Image"], size, cache)
+    first_rate = count / (decode_seconds + first_aug)
+    cached_rate = count / cached_seconds
+    run_rate = epochs * count / (decode_seconds + first_aug + (epochs - 1) * cached_seconds)
+    row("first epoch (decode JPEGs + augment)", first_rate, student_rate, "img/s")
+    row("cached epoch (augment uint8 in memory)", cached_rate, student_rate, "img/s")
+    results["input"] = row(f"a {epochs}-epoch training run", run_rate, student_rate, "img/s")
+    print(f"  (reading the decoded cache back from disk: {count / reload_seconds:,.0f} img/s)\n")
+
+    print("2. student's CNN, training step with each input path (ms/step)")
+    steps = math.ceil(count / batch)
+    cnn = training.compile_model(models.baseline_cnn(size, n_classes))
+    memory_step = fit_seconds_per_step(cnn, images, steps, y=labels, batch_size=batch)
+    aug_step = fit_seconds_per_step(cnn, augment.augmented_dataset(images, labels, batch), steps)
+    flow_step = fit_seconds_per_step(cnn, student_flow(frame, args.data_dir, size, batch), steps)
+    print(f"  in-memory tensors {memory_step * 1e3:8.1f}   our augmented pipeline "
+          f"{aug_step * 1e3:8.1f} ({aug_step / memory_step - 1:+.1%})   flow_from_dataframe "
+          f"{flow_step * 1e3:8.1f} ({flow_step / memory_step - 1:+.1%})")
+    results["augmentation_overhead"] = aug_step / memory_step - 1
+    print()
+
+    print("3. transfer model, one epoch (frozen ResNet50V2, random weights)")
+    backbone = models.resnet_backbone(size, "none")
+    feature_seconds, features = clock(models.backbone_features, backbone, images)
+    head = training.compile_model(models.transfer_head(n_classes))
+    head_step = fit_seconds_per_step(head, features, steps, y=labels, batch_size=batch)
+    full = training.compile_model(models.transfer_model(backbone, models.transfer_head(n_classes)))
+    full_step = fit_seconds_per_step(full, images, steps, y=labels, batch_size=batch)
+    results["transfer_epoch"] = row("epoch: head on cached features vs backbone",
+                                    1 / (head_step * steps), 1 / (full_step * steps), "ep/s")
+    print(f"  features computed once: {feature_seconds:.1f} s for {count} photos "
+          f"({count / feature_seconds:.0f} img/s)\n")
+
+    print("4. peak memory of loading the photos (fresh process each)")
+    n_mem = min(args.images, 600)
+    theirs = measure_memory("student", args.data_dir, n_mem, size)
+    ours = measure_memory("ours", args.data_dir, n_mem, size)
+    per_image = {k: (v["peak_mib"] - v["base_mib"]) / n_mem for k, v in
+                 (("student", theirs), ("ours", ours))}
+    array_per_image = {"student": theirs["array_mib"] / n_mem, "ours": ours["array_mib"] / n_mem}
+    for way in ("ours", "student"):
+        print(f"  {way:8} array {array_per_image[way] * 1024:7.1f} KiB/image "
+              f"({'float64' if way == 'student' else 'uint8'}), peak growth "
+              f"{per_image[way] * 1024:7.1f} KiB/image")
+    full_ours = 25361 * max(per_image["ours"], array_per_image["ours"]) / 1024
+    full_theirs = 25361 * max(per_image["student"], array_per_image["student"]) / 1024
+    results["memory"] = row("all 25,361 images (extrapolated)", full_ours, full_theirs, "GiB",
+                            better="lower")
+    print()
+
+    print(f"5. the series at the student's scale (10,000 rows, 7,000 training, {size} px, "
+          f"{epochs} epochs), extrapolated from the per-step times above")
+    train_steps, rows = math.ceil(7000 / batch), 10000
+    load_student = theirs["seconds"] / n_mem * rows
+    load_ours = (decode_seconds / count) * rows
+    backbone_per_image = feature_seconds / count
+    fit_cnn = epochs * train_steps * memory_step
+    plan = {
+        "01_overfit_baseline": (load_student + fit_cnn, load_ours + fit_cnn),
+        "02_dropout": (load_student + fit_cnn, load_ours * 0.05 + fit_cnn),
+        "03_dropout_datagen": (epochs * train_steps * flow_step,
+                               load_ours * 0.05 + epochs * train_steps * aug_step),
+        "04_transfer_learning": (load_student + epochs * (train_steps * full_step
+                                                           + 3000 * backbone_per_image),
+                                 load_ours * 0.05 + rows * backbone_per_image
+                                 + epochs * train_steps * head_step),
+        "05_transfer_datagen": (epochs * (train_steps * (full_step + flow_step - memory_step)
+                                          + 3000 * backbone_per_image),
+                                load_ours * 0.05 + epochs * (train_steps * (full_step + aug_step
+                                                                            - memory_step)
+                                                             + 3000 * backbone_per_image)),
+        "06_transfer_early_stopping": None,
+        "07_grid_search": (load_student + 5 * epochs * train_steps * full_step,
+                           load_ours * 0.05 + rows * backbone_per_image
+                           + 5 * epochs * train_steps * head_step),
+    }
+    plan["06_transfer_early_stopping"] = plan["04_transfer_learning"]
+    total_theirs = total_ours = 0.0
+    for notebook, (theirs_s, ours_s) in plan.items():
+        total_theirs += theirs_s
+        total_ours += ours_s
+        print(f"  {notebook:28} ours {ours_s / 60:7.1f} min   student's {theirs_s / 60:7.1f} min"
+              f"   -> {theirs_s / ours_s:5.1f}x")
+    results["series"] = total_theirs / total_ours
+    print(f"  {'whole series':28} ours {total_ours / 60:7.1f} min   student's "
+          f"{total_theirs / 60:7.1f} min   -> {results['series']:5.1f}x")
+    print("  method: per-step times of sections 2-3 times 219 steps per epoch; the student "
+          "reloads the photos in each notebook, ours reads the uint8 cache (5 % of a decode); "
+          "06 is counted with all its epochs; 07 = 4 optimizers x 2 folds of half the rows "
+          "plus the refit on all rows (5 full-data runs).")
+    print("\nsummary: " + json.dumps({k: round(v, 3) for k, v in results.items()}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
