@@ -452,7 +452,7 @@ def gallery(folder: str | Path, path: str | Path, whales: int = 6, photos: int =
                 ax.set_title(f"{whale}" if c == 0 else "", fontsize=8, loc="left")
     fig.tight_layout()
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=90)
+    fig.savefig(path, dpi=64)
     plt.close(fig)
     return Path(path)
 
