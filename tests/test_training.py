@@ -79,7 +79,7 @@ def test_augmentation_keeps_uint8_and_changes_pixels():
     labels = np.arange(8)
 
     def one_epoch(seed):
-        keras.utils.set_random_seed(seed)
+        training.set_seed(seed)  # as the notebooks do: seeds and deterministic tf.data
         return [(x.numpy(), y.numpy()) for x, y in
                 augment.augmented_dataset(images, labels, 4, seed=seed)]
 
@@ -89,3 +89,13 @@ def test_augmentation_keeps_uint8_and_changes_pixels():
     assert not np.array_equal(x, images[y])
     again = one_epoch(0)
     assert all(np.array_equal(a[0], b[0]) for a, b in zip(batches, again))
+
+
+def test_augmentation_without_magnitude_is_identity_and_shift_moves_pixels():
+    images = np.zeros((1, 40, 40, 3), dtype=np.uint8)
+    images[0, 20, 20] = 255
+    still = augment.StudentAugmentation(0, 0, 0, seed=1)(images, training=True)
+    assert np.array_equal(np.asarray(still).round().astype(np.uint8), images)
+    moved = np.asarray(augment.StudentAugmentation(0, 0, 0.25, seed=1)(images, training=True))
+    assert moved[0, 20, 20, 0] < 128 and moved.max() > 100   # the dot went elsewhere
+    assert np.array_equal(augment.student_augmentation()(images, training=False), images)
