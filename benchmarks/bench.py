@@ -29,8 +29,6 @@ import numpy as np
 import whale_utils  # noqa: F401  (quiets TensorFlow before it loads)
 
 ROOT = Path(__file__).resolve().parents[1]
-AUGMENTATION = dict(rotation_range=10, zoom_range=0.1, width_shift_range=0.1,
-                    height_shift_range=0.1)
 
 
 def clock(function, *args):
@@ -50,7 +48,9 @@ def student_flow(frame, data_dir, img_size, batch_size, seed=0):
     """The student's generator: legacy ImageDataGenerator.flow_from_dataframe."""
     from tensorflow.keras.preprocessing.image import ImageDataGenerator
 
-    generator = ImageDataGenerator(rescale=1 / 255, **AUGMENTATION)
+    from whale_utils.augment import IMAGE_DATA_GENERATOR
+
+    generator = ImageDataGenerator(rescale=1 / 255, **IMAGE_DATA_GENERATOR)
     return generator.flow_from_dataframe(
         frame, directory=str(Path(data_dir) / "train"), x_col="Image", y_col="label",
         target_size=(img_size, img_size), batch_size=batch_size, class_mode="raw",

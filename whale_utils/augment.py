@@ -18,6 +18,11 @@ import tensorflow as tf
 from keras import layers, ops
 
 
+# The student's ImageDataGenerator settings; StudentAugmentation reproduces them.
+IMAGE_DATA_GENERATOR = dict(rotation_range=10, zoom_range=0.1, width_shift_range=0.1,
+                            height_shift_range=0.1)
+
+
 class StudentAugmentation(layers.Layer):
     """Random rotation (degrees), zoom and shift (fractions), one affine resampling."""
 
@@ -55,7 +60,10 @@ class StudentAugmentation(layers.Layer):
 
 def student_augmentation(seed: int = 0) -> StudentAugmentation:
     """Rotation ±10°, zoom ±10 % (x and y), width and height shift ±10 %."""
-    return StudentAugmentation(10.0, 0.1, 0.1, seed=seed, name="student_augmentation")
+    settings = IMAGE_DATA_GENERATOR
+    return StudentAugmentation(settings["rotation_range"], settings["zoom_range"],
+                               settings["width_shift_range"], seed=seed,
+                               name="student_augmentation")
 
 
 def augmented_dataset(images: np.ndarray, labels: np.ndarray, batch_size: int,

@@ -17,6 +17,7 @@ import pandas as pd
 from sklearn.preprocessing import LabelEncoder
 
 NEW_WHALE = "new_whale"
+SYNTHETIC_MARKER = ".whale_synthetic.json"  # written by whale_utils.synthetic
 COLUMNS = ("Image", "Id")
 SPLITS = ("seed", "known")
 DECODER_VERSION = "dct-scaled-v1"  # part of the cache key: change it when decoding changes
@@ -231,5 +232,5 @@ def load_dataset(data_dir: str | Path, n_rows: int | None, img_size: int,
     frame = frame.assign(label=labels)
     train_idx, val_idx = split_rows(frame["Id"], validation_split, split, seed)
     images = load_images(data_dir, frame["Image"], img_size, cache_dir)
-    source = "synthetic" if (Path(data_dir) / ".whale_synthetic.json").exists() else "photos"
+    source = "synthetic" if (Path(data_dir) / SYNTHETIC_MARKER).exists() else "photos"
     return WhaleData(frame, images, encoder, train_idx, val_idx, split, source)

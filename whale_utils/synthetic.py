@@ -27,9 +27,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-NEW_WHALE = "new_whale"
+from whale_utils.data import NEW_WHALE, SYNTHETIC_MARKER
+
 NEW_WHALE_SHARE = 9664 / 25361
-MARKER = ".whale_synthetic.json"
+MARKER = SYNTHETIC_MARKER
 GENERATOR_VERSION = 1
 
 # Known whales in the real train.csv by how many images each has: {images: whales}.
