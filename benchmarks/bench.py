@@ -17,7 +17,6 @@ import argparse
 import json
 import math
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -75,29 +74,47 @@ def fit_seconds_per_step(model, data, steps, **kwargs):
 
 
 def memory_probe(way: str, data_dir: str, n: int, img_size: int) -> None:
-    """Run in a fresh process: peak RSS (MiB) after loading n images one way."""
-    from whale_utils import data
+    """Run in a fresh process: memory (MiB) added by loading n images one way.
 
-    import tensorflow as tf  # both ways need it: its memory is not the images'
+    TensorFlow is imported first (both ways need it), then a thread samples the
+    resident set every 2 ms while the images load: ``peak`` is the highest sample.
+    """
+    import threading
+
+    import psutil
+    import tensorflow as tf
     from tensorflow.keras.preprocessing import image
+
+    from whale_utils import data
 
     names = data.read_labels(data_dir, n)["Image"]
     tf.constant(0)
-    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    process = psutil.Process()
+    base = process.memory_info().rss
+    peak, done = [base], threading.Event()
+
+    def sample():
+        while not done.is_set():
+            peak[0] = max(peak[0], process.memory_info().rss)
+            time.sleep(0.002)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
     start = time.perf_counter()
     if way == "student":
-        x = []
-        for name in names:
+        x = np.zeros((len(names), img_size, img_size, 3))   # float64, as the student's
+        for row, name in enumerate(names):
             picture = image.load_img(str(Path(data_dir) / "train" / name),
                                      target_size=(img_size, img_size))
-            x.append(image.img_to_array(picture))
-        x = np.array(x) / 255          # float64, as the student's arrays were
+            x[row] = image.img_to_array(picture)
+        x /= 255
     else:
         x = data.load_images(data_dir, names, img_size, cache_dir=None)
     seconds = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"base_mib": base / 1024, "peak_mib": peak / 1024, "seconds": seconds,
-                      "array_mib": x.nbytes / 2**20, "dtype": str(x.dtype)}))
+    done.set()
+    sampler.join()
+    print(json.dumps({"base_mib": base / 2**20, "peak_mib": peak[0] / 2**20,
+                      "seconds": seconds, "array_mib": x.nbytes / 2**20, "dtype": str(x.dtype)}))
 
 
 def measure_memory(way, data_dir, n, img_size):
@@ -180,21 +197,21 @@ def main(argv=None) -> int:
     print(f"  features computed once: {feature_seconds:.1f} s for {count} photos "
           f"({count / feature_seconds:.0f} img/s)\n")
 
-    print("4. peak memory of loading the photos (fresh process each)")
+    print("4. peak memory of loading the photos (fresh process each; per image = the")
+    print("   growth between loading N/2 and N photos, so fixed overheads cancel out)")
     n_mem = min(args.images, 600)
-    theirs = measure_memory("student", args.data_dir, n_mem, size)
-    ours = measure_memory("ours", args.data_dir, n_mem, size)
-    per_image = {k: (v["peak_mib"] - v["base_mib"]) / n_mem for k, v in
-                 (("student", theirs), ("ours", ours))}
-    array_per_image = {"student": theirs["array_mib"] / n_mem, "ours": ours["array_mib"] / n_mem}
-    for way in ("ours", "student"):
-        print(f"  {way:8} array {array_per_image[way] * 1024:7.1f} KiB/image "
-              f"({'float64' if way == 'student' else 'uint8'}), peak growth "
-              f"{per_image[way] * 1024:7.1f} KiB/image")
-    full_ours = 25361 * max(per_image["ours"], array_per_image["ours"]) / 1024
-    full_theirs = 25361 * max(per_image["student"], array_per_image["student"]) / 1024
-    results["memory"] = row("all 25,361 images (extrapolated)", full_ours, full_theirs, "GiB",
-                            better="lower")
+    probes = {way: [measure_memory(way, args.data_dir, k, size) for k in (n_mem // 2, n_mem)]
+              for way in ("ours", "student")}
+    per_image = {way: (b["peak_mib"] - a["peak_mib"]) / (n_mem - n_mem // 2)
+                 for way, (a, b) in probes.items()}
+    for way, (_, at_n) in probes.items():
+        print(f"  {way:8} {at_n['dtype']:8} array {at_n['array_mib'] / n_mem * 1024:7.1f} KiB/image,"
+              f" peak {per_image[way] * 1024:7.1f} KiB/image, fixed "
+              f"{at_n['peak_mib'] - at_n['base_mib'] - per_image[way] * n_mem:6.1f} MiB")
+    results["memory"] = row("peak for all 25,361 images (extrapolated)",
+                            25361 * per_image["ours"] / 1024,
+                            25361 * per_image["student"] / 1024, "GiB", better="lower")
+    theirs = probes["student"][1]
     print()
 
     print(f"5. the series at the student's scale (10,000 rows, 7,000 training, {size} px, "
