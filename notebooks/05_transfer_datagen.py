@@ -23,8 +23,8 @@
 
 # %% tags=["parameters"]
 DATA_DIR = "../data/synthetic/default"
-N_ROWS = 1000
-IMG_SIZE = 64
+N_ROWS = 3000
+IMG_SIZE = 48
 EPOCHS = 12
 BATCH_SIZE = 32
 VALIDATION_SPLIT = 0.3
@@ -46,7 +46,7 @@ if "google.colab" in sys.modules and not os.path.exists(DATA_DIR):
     import subprocess
 
     for args in (["pip", "install", "-q", "git+https://github.com/whale-notebooks/whale-notebooks"],
-                 ["whale_utils.synthetic", "--out", DATA_DIR, "--images", "1500"]):
+                 ["whale_utils.synthetic", "--out", DATA_DIR, "--images", "4500"]):
         subprocess.run([sys.executable, "-m", *args], check=True)
 
 # %%

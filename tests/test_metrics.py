@@ -68,3 +68,18 @@ def test_evaluate_reports_model_baseline_ceiling_and_known_whales():
 def test_expand_scores_places_columns():
     full = metrics.expand_scores(np.array([[0.2, 0.8]]), [1, 3], 5)
     assert full.tolist() == [[0, pytest.approx(0.2), 0, pytest.approx(0.8), 0]]
+
+
+def test_pixel_neighbour_ranks_new_whale_then_nearest_photos():
+    rng = np.random.default_rng(0)
+    x_train = rng.integers(0, 256, (6, 8, 8, 3)).astype(np.uint8)
+    y_train = np.array([0, 1, 2, 2, 3, 0])                 # 0 is new_whale
+    x_val = np.stack([x_train[3] // 2 + 20, x_train[4]])   # darker copy of whale 2; whale 3
+    scores = metrics.pixel_neighbour_scores(x_train, y_train, x_val, new_whale=0, n_classes=5)
+    ranks = metrics.top_k(scores, 5)
+    assert ranks[:, 0].tolist() == [0, 0]                  # new_whale first, like the guess
+    assert ranks[:, 1].tolist() == [2, 3]                  # then the nearest photo's whale
+    assert scores[0, 4] < scores[0, 1]                     # Id without photos comes last
+    result = metrics.evaluate(scores, np.array([2, 3]), y_train, 0, neighbour_scores=scores)
+    assert result["pixel_neighbour"]["map5"] == pytest.approx(0.5)
+    assert "pixel neighbour" in metrics.format_results(result)

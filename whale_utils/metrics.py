@@ -42,6 +42,28 @@ def majority_scores(y_train, n_rows: int, n_classes: int, new_whale: int) -> np.
     return np.tile(counts, (n_rows, 1))
 
 
+def pixel_neighbour_scores(x_train, y_train, x_val, new_whale: int,
+                           n_classes: int) -> np.ndarray:
+    """A model-free baseline: ``new_whale`` first, then the Ids of the nearest photos.
+
+    Photos are compared as raw pixels (each flattened, centred on its mean, cosine
+    similarity); an Id scores the similarity of its nearest training photo. A network
+    that learned anything about whales should beat this.
+    """
+    def unit_rows(x):
+        flat = np.asarray(x, dtype=np.float32).reshape(len(x), -1)
+        flat -= flat.mean(axis=1, keepdims=True)
+        return flat / (np.linalg.norm(flat, axis=1, keepdims=True) + 1e-6)
+
+    y_train = np.asarray(y_train)
+    similarity = unit_rows(x_val) @ unit_rows(x_train).T
+    scores = np.full((len(x_val), n_classes), -2.0, dtype=np.float32)
+    for label in np.unique(y_train[y_train != new_whale]):
+        scores[:, label] = similarity[:, y_train == label].max(axis=1)
+    scores[:, new_whale] = 2.0
+    return scores
+
+
 def ceiling(y_train, y_val) -> float:
     """Share of validation rows whose label occurs in training: no classifier beats it."""
     return float(np.mean(np.isin(np.asarray(y_val), np.asarray(y_train))))
@@ -53,8 +75,9 @@ def score(y_true, scores) -> dict[str, float]:
             "map5": map_at_5(y_true, scores)}
 
 
-def evaluate(scores, y_val, y_train, new_whale: int) -> dict:
-    """Model and all-``new_whale`` baseline on the same rows, the ceiling, known whales."""
+def evaluate(scores, y_val, y_train, new_whale: int, neighbour_scores=None) -> dict:
+    """Model and all-``new_whale`` baseline on the same rows, the ceiling, known whales;
+    with ``neighbour_scores`` (see ``pixel_neighbour_scores``) the pixel baseline too."""
     scores, y_val = np.asarray(scores), np.asarray(y_val)
     baseline = majority_scores(y_train, len(y_val), scores.shape[1], new_whale)
     known = y_val != new_whale
@@ -68,6 +91,11 @@ def evaluate(scores, y_val, y_train, new_whale: int) -> dict:
     if known.any():
         result["model_known"] = score(y_val[known], scores[known])
         result["baseline_known"] = score(y_val[known], baseline[known])
+    if neighbour_scores is not None:
+        neighbour_scores = np.asarray(neighbour_scores)
+        result["pixel_neighbour"] = score(y_val, neighbour_scores)
+        if known.any():
+            result["pixel_neighbour_known"] = score(y_val[known], neighbour_scores[known])
     result["verdict"] = verdict(result)
     return result
 
@@ -91,8 +119,10 @@ def format_results(result: dict) -> str:
     """A small text table: model against baseline, all rows and known whales only."""
     lines = [f"{'':22}{'accuracy':>10}{'top-5':>10}{'MAP@5':>10}"]
     for title, key in [("model", "model"), ("all-new_whale", "baseline"),
+                       ("pixel neighbour", "pixel_neighbour"),
                        ("model, known whales", "model_known"),
-                       ("baseline, known whales", "baseline_known")]:
+                       ("baseline, known whales", "baseline_known"),
+                       ("pixel nb., known whales", "pixel_neighbour_known")]:
         if key in result:
             m = result[key]
             lines.append(f"{title:22}{m['accuracy']:10.3f}{m['top5']:10.3f}{m['map5']:10.3f}")

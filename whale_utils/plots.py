@@ -38,12 +38,17 @@ def plot_history(history, title: str = ""):
 
 
 def plot_baseline_comparison(result: dict, title: str = ""):
-    """Bars of accuracy, top-5 and MAP@5 for the model and the all-new_whale baseline."""
+    """Bars of accuracy, top-5 and MAP@5 for the model, the all-new_whale baseline and,
+    when evaluated, the pixel nearest neighbour."""
     names = ["accuracy", "top5", "map5"]
-    x = np.arange(len(names))
+    bars = [("model", "model"), ("baseline", "all new_whale"),
+            ("pixel_neighbour", "pixel neighbour")]
+    bars = [(key, label) for key, label in bars if key in result]
+    x, width = np.arange(len(names)), 0.8 / len(bars)
     fig, ax = plt.subplots(figsize=(6, 3.2))
-    ax.bar(x - 0.2, [result["model"][k] for k in names], 0.4, label="model")
-    ax.bar(x + 0.2, [result["baseline"][k] for k in names], 0.4, label="all new_whale")
+    for i, (key, label) in enumerate(bars):
+        ax.bar(x + (i - (len(bars) - 1) / 2) * width, [result[key][k] for k in names], width,
+               label=label)
     ax.axhline(result["ceiling"], color="k", ls="--", lw=1, label="ceiling (accuracy)")
     ax.set_xticks(x, ["accuracy", "top-5", "MAP@5"])
     ax.set_ylim(0, 1)

@@ -31,7 +31,7 @@ from whale_utils.data import NEW_WHALE, SYNTHETIC_MARKER
 
 NEW_WHALE_SHARE = 9664 / 25361
 MARKER = SYNTHETIC_MARKER
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 
 # Known whales in the real train.csv by how many images each has: {images: whales}.
 REAL_IMAGES_PER_WHALE = {
@@ -52,7 +52,7 @@ def plan_labels(n_images: int, rng: np.random.Generator) -> list[str]:
     """Ids for ``n_images`` photos, in random order, with the real data's shape.
 
     The share of ``new_whale`` is the real one; known whales get image counts drawn
-    from the real distribution, the largest scaled down with the data set's size.
+    from the real distribution (up to 73), capped at 5 % of the known photos.
     """
     if n_images < 1:
         raise ValueError(f"images must be a positive number, got {n_images}")
@@ -60,7 +60,7 @@ def plan_labels(n_images: int, rng: np.random.Generator) -> list[str]:
     n_known = n_images - n_new
     sizes = np.array(list(REAL_IMAGES_PER_WHALE))
     weights = np.array(list(REAL_IMAGES_PER_WHALE.values()), dtype=float)
-    cap = max(1, int(round(sizes.max() * min(1.0, n_images / REAL_IMAGES) ** 0.5)))
+    cap = max(1, n_known // 20)     # no whale takes more than 5 % of a small set
     counts: list[int] = []
     while sum(counts) < n_known:
         counts.append(int(min(rng.choice(sizes, p=weights / weights.sum()), cap)))
@@ -106,7 +106,7 @@ def _fluke_outline(rng, w, h) -> list[tuple[float, float]]:
     sweep = rng.uniform(-0.06, 0.10) * h        # trailing edge bows up or down
     asym = rng.uniform(-0.03, 0.03) * h         # one tip higher than the other
     notch_depth = rng.uniform(0.03, 0.08) * h
-    chord = rng.uniform(0.26, 0.40) * h         # lobe depth next to the body
+    chord = rng.uniform(0.45, 0.62) * h         # lobe depth next to the body
     stock = rng.uniform(0.08, 0.13) * w         # width of the tail stock
     fullness = rng.uniform(0.5, 1.2)            # how quickly a lobe widens
     n_scallops = int(rng.integers(14, 30))
@@ -146,39 +146,43 @@ def _fluke_outline(rng, w, h) -> list[tuple[float, float]]:
 
 
 def _pigmentation(rng, w, h) -> Image.Image:
-    """Grey-level map of the ventral side: from almost black to almost white."""
+    """Grey-level map of the ventral side: from almost black to almost white.
+
+    The patches are large (a tenth to a third of a lobe), so that a whale stays
+    recognisable in a photo shrunk to 64 px, as real flukes do."""
     white = rng.beta(0.9, 0.9)
     dark, light = rng.uniform(15, 45), rng.uniform(205, 245)
     skin = Image.new("L", (w, h), int(dark))
     draw = ImageDraw.Draw(skin)
-    for _ in range(int(round(white * 9)) + int(rng.integers(0, 3))):   # white patches
+    for _ in range(int(round(white * 7)) + int(rng.integers(1, 3))):   # white patches
         side = rng.choice([-1, 1])
-        cx = w / 2 + side * rng.uniform(0.08, 0.40) * w
-        cy = rng.uniform(0.22, 0.5) * h
-        rx, ry = rng.uniform(0.04, 0.16) * w * (0.5 + white), rng.uniform(0.04, 0.13) * h
+        cx = w / 2 + side * rng.uniform(0.06, 0.40) * w
+        cy = rng.uniform(0.25, 0.65) * h
+        rx = rng.uniform(0.05, 0.14) * w * (0.6 + white)
+        ry = rng.uniform(0.08, 0.22) * h * (0.6 + white)
         draw.ellipse([cx - rx, cy - ry, cx + rx, cy + ry], fill=int(light))
-    for _ in range(int(rng.integers(0, 5))):                           # streaks
-        x0, y0 = rng.uniform(0.1, 0.9) * w, rng.uniform(0.22, 0.55) * h
+    for _ in range(int(rng.integers(0, 4))):                           # streaks
+        x0, y0 = rng.uniform(0.1, 0.9) * w, rng.uniform(0.25, 0.7) * h
         angle = rng.uniform(-0.6, 0.6)
-        length = rng.uniform(0.05, 0.2) * w
+        length = rng.uniform(0.08, 0.25) * w
         tone = int(light if rng.random() < 0.5 else dark)
         draw.line([x0, y0, x0 + length * np.cos(angle), y0 + length * np.sin(angle)],
-                  fill=tone, width=int(rng.integers(2, 7)))
-    for _ in range(int(rng.integers(5, 40))):                          # spots
-        x0, y0, r = rng.uniform(0.05, 0.95) * w, rng.uniform(0.15, 0.6) * h, rng.uniform(1, 4)
+                  fill=tone, width=int(rng.integers(5, 14)))
+    for _ in range(int(rng.integers(3, 20))):                          # spots
+        x0, y0, r = rng.uniform(0.05, 0.95) * w, rng.uniform(0.2, 0.7) * h, rng.uniform(2, 7)
         tone = int(dark if rng.random() < white else light)
         draw.ellipse([x0 - r, y0 - r, x0 + r, y0 + r], fill=tone)
     skin = skin.filter(ImageFilter.GaussianBlur(rng.uniform(1.0, 3.0)))
     draw = ImageDraw.Draw(skin)
     for _ in range(int(rng.integers(0, 4))):                           # rake marks
-        x0, y0 = rng.uniform(0.1, 0.85) * w, rng.uniform(0.25, 0.5) * h
+        x0, y0 = rng.uniform(0.1, 0.85) * w, rng.uniform(0.3, 0.65) * h
         angle, length = rng.uniform(-1.2, 1.2), rng.uniform(0.04, 0.12) * w
         for k in range(int(rng.integers(2, 5))):
             dx, dy = -np.sin(angle) * 5 * k, np.cos(angle) * 5 * k
             draw.line([x0 + dx, y0 + dy, x0 + dx + length * np.cos(angle),
                        y0 + dy + length * np.sin(angle)], fill=int(rng.uniform(140, 230)), width=2)
     for _ in range(int(rng.integers(0, 4))):                           # circular scars
-        x0, y0, r = rng.uniform(0.1, 0.9) * w, rng.uniform(0.25, 0.55) * h, rng.uniform(3, 7)
+        x0, y0, r = rng.uniform(0.1, 0.9) * w, rng.uniform(0.3, 0.65) * h, rng.uniform(4, 9)
         draw.ellipse([x0 - r, y0 - r, x0 + r, y0 + r], outline=int(rng.uniform(150, 230)), width=2)
     rows = np.clip((np.arange(h) / h - 0.12) / 0.12, 0, 1)[:, None]    # dark trailing edge
     skin = np.asarray(skin, dtype=np.float32) * rows + dark * (1 - rows)
@@ -199,9 +203,9 @@ def take_photo(whale: Whale, rng: np.random.Generator, size: float) -> Image.Ima
     width, height = photo_size(rng, size)
     photo = _sea(rng, width, height)
     fluke = _posed_fluke(whale, rng, width, height)
-    x = int(rng.uniform(-0.05, 1.05) * (width - fluke.width) if width > fluke.width
+    x = int(rng.uniform(0.2, 0.8) * (width - fluke.width) if width > fluke.width
             else (width - fluke.width) / 2)
-    y = int(height * rng.uniform(0.1, 0.55) - fluke.height * 0.25)
+    y = int((height - fluke.height) * rng.uniform(0.2, 0.6))
     photo.paste(fluke, (x, y), fluke)
     waterline = y + fluke.height * rng.uniform(0.55, 1.0)
     _splash(photo, rng, x, x + fluke.width, waterline)
@@ -251,15 +255,15 @@ def _sea_colour(rng) -> np.ndarray:
 
 def _posed_fluke(whale: Whale, rng, width, height) -> Image.Image:
     """The template scaled, foreshortened (tilt, yaw), rotated and partly submerged."""
-    span = rng.uniform(0.30, 0.95) * width
-    yaw = rng.uniform(0.75, 1.0)
-    tilt = rng.uniform(0.55, 1.15)
+    span = (0.30 + 0.65 * rng.beta(4.0, 1.3)) * width   # mostly 65-95 %, a few far away
+    yaw = rng.uniform(0.8, 1.0)
+    tilt = rng.uniform(0.75, 1.1)
     w = max(8, int(span * yaw))
     h = max(4, int(span / 2 * tilt))
     fluke = whale.template.resize((w, h), Image.BILINEAR)
-    fluke = fluke.rotate(rng.uniform(-15, 15), resample=Image.BILINEAR, expand=True)
+    fluke = fluke.rotate(float(np.clip(rng.normal(0, 6), -15, 15)), resample=Image.BILINEAR, expand=True)
     alpha = np.asarray(fluke.getchannel("A"), dtype=np.float32)
-    sink = rng.uniform(0.0, 0.45) if rng.random() < 0.7 else 0.0
+    sink = rng.uniform(0.0, 0.3) if rng.random() < 0.6 else 0.0
     cut = int(fluke.height * (1 - sink))
     alpha[cut:] *= 0.15
     fluke.putalpha(Image.fromarray(alpha.astype(np.uint8)))
