@@ -82,12 +82,9 @@ def input_run(data_dir, names, labels, img_size, batch, epochs, cache) -> dict:
             "cached": float(np.median(np.diff(ends))), "total": ends[-1] - start}
 
 
-def fit_seconds_per_step(model, data, steps, **kwargs):
+def fit_seconds_per_step(model, data, steps, **kwargs) -> float:
     """Seconds per training step over one epoch, after a warm-up epoch."""
-    model.fit(data, epochs=1, verbose=0, **kwargs)
-    start = time.perf_counter()
-    model.fit(data, epochs=1, verbose=0, **kwargs)
-    return (time.perf_counter() - start) / steps
+    return interleaved_seconds_per_step(model, {"one": (data, kwargs)}, steps, rounds=1)["one"]
 
 
 def interleaved_seconds_per_step(model, ways: dict, steps: int, rounds: int = 5) -> dict:

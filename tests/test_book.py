@@ -44,6 +44,7 @@ def test_notebook_page_embeds_its_figures(site):
     page = (site / "01_overfit_baseline.html").read_text()
     assert page.count("data:image/png;base64") >= 3
     assert "baseline_cnn" in page
+    assert "<script" not in page            # nothing to fetch: the page reads offline
 
 
 @pytest.mark.skipif(not (CHROMIUM and DRIVER),

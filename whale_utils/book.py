@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import html
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -44,12 +45,17 @@ li { margin: 0.3rem 0; }
 
 
 def render_notebook(path: Path, out: Path) -> Path:
-    """One executed notebook as a standalone HTML page (figures embedded)."""
+    """One executed notebook as a standalone HTML page (figures embedded, no scripts).
+
+    nbconvert's page fetches jQuery, require.js, MathJax and mermaid from CDNs, which the
+    series never uses; offline, those requests can keep a page loading. They are dropped.
+    """
     import nbformat
     from nbconvert import HTMLExporter
 
     exporter = HTMLExporter(template_name="classic")
     body, _ = exporter.from_notebook_node(nbformat.read(path, as_version=4))
+    body = re.sub(r"<script\b.*?</script>\s*", "", body, flags=re.S)
     page = out / f"{path.stem}.html"
     back = '<p style="margin:1rem"><a href="index.html">&larr; all notebooks</a></p>'
     page.write_text(body.replace("<body>", "<body>" + back, 1), encoding="utf-8")

@@ -1,0 +1,23 @@
+"""`make bench` keeps working: a tiny run of the real script (no speed is asserted)."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_bench_runs_every_section_and_prints_its_summary(tmp_path):
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "bench.py"), "--images", "64",
+         "--size", "0.1", "--img-size", "32", "--epochs", "2",
+         "--data-dir", str(tmp_path / "bench")],
+        capture_output=True, text=True, timeout=900)
+    assert out.returncode == 0, out.stderr[-2000:]
+    for heading in ("1. input throughput", "2. student's CNN", "3. transfer model",
+                    "4. peak memory", "5. the series", "where our time goes"):
+        assert heading in out.stdout
+    summary = json.loads(out.stdout.split("summary: ")[-1])
+    assert set(summary) == {"input", "input_warm_cache", "augmentation_overhead",
+                            "transfer_epoch", "memory", "series"}
+    assert all(value > 0 for key, value in summary.items() if key != "augmentation_overhead")
