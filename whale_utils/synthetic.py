@@ -149,7 +149,7 @@ def _pigmentation(rng, w, h) -> Image.Image:
     """Grey-level map of the ventral side: from almost black to almost white.
 
     The patches are large (a tenth to a third of a lobe), so that a whale stays
-    recognisable in a photo shrunk to 64 px, as real flukes do."""
+    recognisable in a photo shrunk to 48 px, as real flukes do."""
     white = rng.beta(0.9, 0.9)
     dark, light = rng.uniform(15, 45), rng.uniform(205, 245)
     skin = Image.new("L", (w, h), int(dark))
