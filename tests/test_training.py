@@ -99,3 +99,21 @@ def test_augmentation_without_magnitude_is_identity_and_shift_moves_pixels():
     moved = np.asarray(augment.StudentAugmentation(0, 0, 0.25, seed=1)(images, training=True))
     assert moved[0, 20, 20, 0] < 128 and moved.max() > 100   # the dot went elsewhere
     assert np.array_equal(augment.student_augmentation()(images, training=False), images)
+
+
+def test_affine_resample_matches_keras_affine_transform():
+    from keras import ops
+
+    rng = np.random.default_rng(3)
+    images = rng.integers(0, 256, (6, 30, 40, 3)).astype(np.float32)
+    angle = rng.uniform(-0.3, 0.3, 6)
+    transforms = np.stack([np.cos(angle) * 1.1, -np.sin(angle), rng.uniform(-6, 6, 6),
+                           np.sin(angle), np.cos(angle) * 0.9, rng.uniform(-6, 6, 6)], 1)
+    ours = augment.affine_resample(images, transforms.astype(np.float32)).numpy()
+    eight = np.concatenate([transforms, np.zeros((6, 2))], 1).astype(np.float32)
+    theirs = ops.image.affine_transform(images, eight, interpolation="bilinear",
+                                        fill_mode="nearest").numpy()
+    np.testing.assert_allclose(ours, theirs, atol=1e-2)
+    rounded = augment.affine_resample(images.astype(np.uint8), transforms.astype(np.float32))
+    assert rounded.dtype == np.uint8
+    assert np.abs(rounded.numpy() - np.round(theirs)).max() <= 1
