@@ -18,6 +18,6 @@ def test_bench_runs_every_section_and_prints_its_summary(tmp_path):
                     "4. peak memory", "5. the series", "where our time goes"):
         assert heading in out.stdout
     summary = json.loads(out.stdout.split("summary: ")[-1])
-    assert set(summary) == {"input", "input_warm_cache", "augmentation_overhead",
-                            "transfer_epoch", "memory", "series"}
+    assert set(summary) == {"input_run", "input_warm_cache", "input_seed_scale",
+                            "augmentation_overhead", "transfer_epoch", "memory", "series"}
     assert all(value > 0 for key, value in summary.items() if key != "augmentation_overhead")
