@@ -283,9 +283,8 @@ def main(argv=None) -> int:
                                  + epochs * train_steps * head_step),
         "05_transfer_datagen": (epochs * (train_steps * (full_step + flow_step - memory_step)
                                           + 3000 * backbone_per_image),
-                                load_cached + epochs * (train_steps * (full_step + aug_step
-                                                                            - memory_step)
-                                                             + 3000 * backbone_per_image)),
+                                load_cached + 3000 * backbone_per_image
+                                + epochs * train_steps * (full_step + aug_step - memory_step)),
         "06_transfer_early_stopping": None,
         "07_grid_search": (load_student + 5 * epochs * train_steps * full_step,
                            load_cached + rows * backbone_per_image
@@ -303,8 +302,10 @@ def main(argv=None) -> int:
           f"{total_theirs / 60:7.1f} min   -> {results['series']:5.1f}x")
     print("  method: per-step times of sections 2-3 times 219 steps per epoch; the student "
           "reloads the photos in each notebook, ours reads the uint8 cache (measured in 1); "
-          "06 is counted with all its epochs; 07 = 4 optimizers x 2 folds of half the rows "
-          "plus the refit on all rows (5 full-data runs).")
+          "05 validates on features computed once, the student's runs the backbone on the "
+          "3,000 validation photos every epoch; 06 is counted with all its epochs; 07 = 4 "
+          "optimizers x 2 folds of half the rows plus the refit on all rows (5 full-data "
+          "runs).")
     cnn_steps = 3 * fit_cnn
     backbone_passes = epochs * train_steps * full_step
     print(f"  where our time goes: the student's CNN training steps in 01-03 "

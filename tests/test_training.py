@@ -117,3 +117,31 @@ def test_affine_resample_matches_keras_affine_transform():
     rounded = augment.affine_resample(images.astype(np.uint8), transforms.astype(np.float32))
     assert rounded.dtype == np.uint8
     assert np.abs(rounded.numpy() - np.round(theirs)).max() <= 1
+
+
+def test_feature_validation_gives_the_full_models_validation_metrics():
+    rng = np.random.default_rng(1)
+    images = rng.integers(0, 256, (40, 32, 32, 3), dtype=np.uint8)
+    labels = rng.integers(0, 4, 40)
+    backbone = models.resnet_backbone(32, "none")
+    features = models.backbone_features(backbone, images[24:])
+
+    def run(validation, callbacks):
+        training.set_seed(7)
+        head = models.transfer_head(4, seed=7)
+        full = training.compile_model(models.transfer_model(backbone, head))
+        callbacks = callbacks(head)
+        history = training.fit(full, (images[:24], labels[:24]), validation, epochs=2,
+                               batch_size=8, callbacks=callbacks, verbose=0)
+        return history.history
+
+    direct = run((images[24:], labels[24:]), lambda head: [])
+    seen = []   # what a later callback (ReduceLROnPlateau, EarlyStopping) reads
+    later = keras.callbacks.LambdaCallback(
+        on_epoch_end=lambda epoch, logs: seen.append(logs.get("val_loss")))
+    cached = run(None, lambda head: [training.FeatureValidation(head, features, labels[24:]),
+                                     later])
+    for name in ("val_loss", "val_accuracy", "val_top5"):
+        np.testing.assert_allclose(cached[name], direct[name], rtol=1e-4, atol=1e-6)
+    assert cached["loss"] == pytest.approx(direct["loss"], rel=1e-5)
+    assert seen == cached["val_loss"]

@@ -39,6 +39,26 @@ def early_stopping() -> keras.callbacks.Callback:
     return keras.callbacks.EarlyStopping(monitor="val_loss", min_delta=0.5, patience=1)
 
 
+class FeatureValidation(keras.callbacks.Callback):
+    """Validation metrics of a frozen-backbone model from its head on cached features.
+
+    Validation photos are not augmented and the backbone is frozen, so the whole model's
+    validation loss and metrics equal its head's on the photos' backbone features,
+    computed once: no backbone pass per epoch. Adds ``val_*`` to the epoch's logs; put it
+    before any callback that reads them (``ReduceLROnPlateau``, ``EarlyStopping``).
+    """
+
+    def __init__(self, head: keras.Model, features, labels, batch_size: int = 256):
+        super().__init__()
+        self.head = head if head.compiled else compile_model(head)  # for its loss and metrics
+        self.features, self.labels, self.batch_size = features, labels, batch_size
+
+    def on_epoch_end(self, epoch, logs=None):
+        scores = self.head.evaluate(self.features, self.labels, batch_size=self.batch_size,
+                                    verbose=0, return_dict=True)
+        logs.update({f"val_{name}": value for name, value in scores.items()})
+
+
 def fit(model: keras.Model, train, validation, epochs: int, batch_size: int | None = None,
         callbacks=(), verbose: int = 2) -> keras.callbacks.History:
     """Train on ``train`` ((x, y) or a tf.data.Dataset); the history gets ``seconds``."""
