@@ -99,9 +99,12 @@ def execute(notebook: str, params: dict, output: Path, bar: int = 0) -> None:
     if output.resolve() == source.resolve():
         raise SystemExit(f"error: refusing to overwrite the source notebook {source}")
     progress = {"desc": f"{notebook[:24]:24}", "position": bar, "leave": True}
+    # The kernel leaves C-level output (TensorFlow's runtime) on the terminal instead of
+    # piping it into the notebook: at shutdown that pipe's reader could print tracebacks.
     pm.execute_notebook(str(source), str(output), progress_bar=progress,
                         parameters={k: v for k, v in params.items() if k in declared},
-                        kernel_name="python3")
+                        kernel_name="python3",
+                        extra_arguments=["--IPKernelApp.capture_fd_output=False"])
 
 
 def run(name: str, notebooks: list[str] | None = None, jobs: int = 1,
