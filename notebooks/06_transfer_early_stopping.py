@@ -25,7 +25,7 @@
 DATA_DIR = "../data/synthetic/default"
 N_ROWS = 3000
 IMG_SIZE = 48
-EPOCHS = 12
+EPOCHS = 20
 BATCH_SIZE = 32
 VALIDATION_SPLIT = 0.3
 SPLIT = "seed"

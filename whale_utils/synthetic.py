@@ -31,7 +31,7 @@ from whale_utils.data import NEW_WHALE, SYNTHETIC_MARKER
 
 NEW_WHALE_SHARE = 9664 / 25361
 MARKER = SYNTHETIC_MARKER
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 
 # Known whales in the real train.csv by how many images each has: {images: whales}.
 REAL_IMAGES_PER_WHALE = {
@@ -150,7 +150,7 @@ def _pigmentation(rng, w, h) -> Image.Image:
 
     The patches are large (a tenth to a third of a lobe), so that a whale stays
     recognisable in a photo shrunk to 48 px, as real flukes do."""
-    white = rng.beta(0.9, 0.9)
+    white = rng.beta(1.4, 1.4)      # share of white: any, the all-black and all-white rarer
     dark, light = rng.uniform(15, 45), rng.uniform(205, 245)
     skin = Image.new("L", (w, h), int(dark))
     draw = ImageDraw.Draw(skin)
@@ -203,9 +203,10 @@ def take_photo(whale: Whale, rng: np.random.Generator, size: float) -> Image.Ima
     width, height = photo_size(rng, size)
     photo = _sea(rng, width, height)
     fluke = _posed_fluke(whale, rng, width, height)
-    x = int(rng.uniform(0.2, 0.8) * (width - fluke.width) if width > fluke.width
+    # Photographers keep the fluke near the centre of the frame.
+    x = int(rng.uniform(0.3, 0.7) * (width - fluke.width) if width > fluke.width
             else (width - fluke.width) / 2)
-    y = int((height - fluke.height) * rng.uniform(0.2, 0.6))
+    y = int((height - fluke.height) * rng.uniform(0.25, 0.55))
     photo.paste(fluke, (x, y), fluke)
     waterline = y + fluke.height * rng.uniform(0.55, 1.0)
     _splash(photo, rng, x, x + fluke.width, waterline)
@@ -255,13 +256,13 @@ def _sea_colour(rng) -> np.ndarray:
 
 def _posed_fluke(whale: Whale, rng, width, height) -> Image.Image:
     """The template scaled, foreshortened (tilt, yaw), rotated and partly submerged."""
-    span = (0.30 + 0.65 * rng.beta(4.0, 1.3)) * width   # mostly 65-95 %, a few far away
-    yaw = rng.uniform(0.8, 1.0)
-    tilt = rng.uniform(0.75, 1.1)
+    span = (0.30 + 0.65 * rng.beta(6.0, 1.2)) * width   # mostly 75-95 %, a few far away
+    yaw = rng.uniform(0.85, 1.0)
+    tilt = rng.uniform(0.85, 1.05)
     w = max(8, int(span * yaw))
     h = max(4, int(span / 2 * tilt))
     fluke = whale.template.resize((w, h), Image.BILINEAR)
-    fluke = fluke.rotate(float(np.clip(rng.normal(0, 6), -15, 15)), resample=Image.BILINEAR, expand=True)
+    fluke = fluke.rotate(float(np.clip(rng.normal(0, 4), -15, 15)), resample=Image.BILINEAR, expand=True)
     alpha = np.asarray(fluke.getchannel("A"), dtype=np.float32)
     sink = rng.uniform(0.0, 0.3) if rng.random() < 0.6 else 0.0
     cut = int(fluke.height * (1 - sink))
@@ -284,11 +285,16 @@ def _splash(photo, rng, x0, x1, waterline) -> None:
 
 
 def _camera(photo: Image.Image, rng, size) -> Image.Image:
-    """Exposure, contrast, colour cast and blur."""
+    """Exposure, contrast, colour cast, uneven light and blur."""
     arr = np.asarray(photo, dtype=np.float32)
     mean = arr.mean()
     arr = (arr - mean) * rng.uniform(0.75, 1.3) + mean * rng.uniform(0.75, 1.25)
-    arr *= 1 + rng.uniform(-0.06, 0.06, size=3)
+    arr *= 1 + rng.uniform(-0.10, 0.10, size=3)
+    height, width = arr.shape[:2]                       # uneven light: sun on one side
+    angle = rng.uniform(0, 2 * np.pi)
+    yy, xx = np.mgrid[0:height, 0:width]
+    ramp = (np.cos(angle) * (xx / width - 0.5) + np.sin(angle) * (yy / height - 0.5))
+    arr *= (1 + rng.uniform(0.0, 0.5) * ramp)[..., None]
     photo = Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8), "RGB")
     return photo.filter(ImageFilter.GaussianBlur(rng.uniform(0, 1.2) * size * 4))
 
