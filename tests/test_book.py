@@ -53,6 +53,7 @@ def test_notebook_page_embeds_its_figures(site):
 def test_pages_load_in_headless_chromium(site):
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.support.ui import WebDriverWait
 
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
@@ -66,7 +67,9 @@ def test_pages_load_in_headless_chromium(site):
     try:
         for page in ("index.html", "01_overfit_baseline.html"):
             driver.get((site / page).as_uri())
-            assert driver.execute_script("return document.readyState") == "complete"
+            # get() can return while large inline images are still decoding: wait for them.
+            WebDriverWait(driver, 60).until(
+                lambda d: d.execute_script("return document.readyState") == "complete")
             assert driver.execute_script("return document.images.length") > 0
             assert driver.execute_script(broken_images) == []
         driver.get((site / "index.html").as_uri())
