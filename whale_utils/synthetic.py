@@ -4,9 +4,9 @@
 ``Image``). Each whale is drawn from its own random state (fluke outline, trailing-edge
 scallops and nicks, ventral pigmentation, scars) and photographed the way a camera on a
 boat would: position, scale, rotation, foreshortening, submersion and splash, sea and
-sky, exposure, colour cast, blur, grey-scale and JPEG quality. The label file follows
-the real data's shape: 38 % ``new_whale`` (each a different, never-seen individual) and
-the real distribution of images per known whale.
+sky, exposure, colour cast, uneven light, blur, grey-scale and JPEG quality. The label
+file follows the real data's shape: 38 % ``new_whale`` (each a different, never-seen
+individual) and the real distribution of images per known whale.
 
     python -m whale_utils.synthetic --out data/synthetic/default --images 2000 --seed 0
 
@@ -293,7 +293,7 @@ def _camera(photo: Image.Image, rng, size) -> Image.Image:
     height, width = arr.shape[:2]                       # uneven light: sun on one side
     angle = rng.uniform(0, 2 * np.pi)
     yy, xx = np.mgrid[0:height, 0:width]
-    ramp = (np.cos(angle) * (xx / width - 0.5) + np.sin(angle) * (yy / height - 0.5))
+    ramp = np.cos(angle) * (xx / width - 0.5) + np.sin(angle) * (yy / height - 0.5)
     arr *= (1 + rng.uniform(0.0, 0.5) * ramp)[..., None]
     photo = Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8), "RGB")
     return photo.filter(ImageFilter.GaussianBlur(rng.uniform(0, 1.2) * size * 4))
