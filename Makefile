@@ -16,11 +16,11 @@ export PYTHONWARNINGS ?= ignore::DeprecationWarning
 export TF_CPP_MIN_LOG_LEVEL = 3
 
 .DEFAULT_GOAL := help
-.PHONY: help env data run-all run test report html stats gallery bench golden sync lock clean
+.PHONY: help env data run-all run test report readme-results html stats gallery bench golden sync lock clean
 
 help: ## list the targets
 	@echo "whale-notebooks: make TARGET [PROFILE=smoke|default|seed|full] [SPLIT=seed|known] [NB=03] [JOBS=2]"
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -46,6 +46,9 @@ test: $(STAMP) ## unit tests, notebook sync checks and nbval over the golden not
 
 report: $(STAMP) ## results table (Markdown, CSV) and chart of PROFILE: outputs/PROFILE/report/
 	$(PY) -m whale_utils.report $(OUT)
+
+readme-results: $(STAMP) ## replace README.md's results table with outputs/default's (after make run-all)
+	$(PY) -m whale_utils.report outputs/default --readme README.md
 
 html: $(STAMP) ## render notebooks and report of PROFILE as a site: outputs/PROFILE/html/
 	$(PY) -m whale_utils.book $(OUT)

@@ -20,9 +20,10 @@
 # each photo has one `Id` (`w_1a2b3c4`), or `new_whale` for an animal not in the
 # catalogue. This first notebook retells the student's starting point: a small
 # convolutional network trained on the first rows of `train.csv`, with no
-# regularisation at all. It is meant to overfit, and it does: training accuracy climbs
-# towards 1 while validation accuracy stays where a constant guess would put it.
-# The rest of the series fights that gap, and asks what the numbers really mean.
+# regularisation at all. It is meant to overfit: training accuracy climbing towards 1
+# while validation accuracy stays near a constant guess. Whether this run does, and by
+# how much, is computed below from its own numbers. The rest of the series fights that
+# gap, and asks what the numbers really mean.
 
 # %% tags=["parameters"]
 DATA_DIR = "../data/synthetic/default"
@@ -59,7 +60,9 @@ if "google.colab" in sys.modules and not os.path.exists(DATA_DIR):
 
 # %%
 import whale_utils  # noqa: F401  (quiets TensorFlow's log before it loads)
-from whale_utils import data, metrics, models, plots, report, training
+from IPython.display import Markdown
+
+from whale_utils import data, metrics, models, narrate, plots, report, training
 
 report.print_versions()
 training.set_seed(SEED)
@@ -114,15 +117,28 @@ history = training.fit(model, (whales.x_train, whales.y_train), (whales.x_val, w
 # raw pixels. A network that learned anything about flukes should beat it.
 
 # %%
-plots.plot_history(history, "01 · baseline CNN");
-
-# %%
 neighbours = metrics.pixel_neighbour_scores(whales.x_train, whales.y_train, whales.x_val,
                                             whales.new_whale_label, whales.n_classes)
 result = metrics.evaluate(training.predict(model, whales.x_val), whales.y_val,
                           whales.y_train, whales.new_whale_label, neighbours)
 print(metrics.format_results(result))
+
+# %%
+plots.plot_history(history, "01 · baseline CNN",
+                   baseline_accuracy=result["baseline"]["accuracy"]);
+
+# %%
 plots.plot_baseline_comparison(result, "01 · baseline CNN");
+
+# %% [markdown]
+# Every comparison below is paired: the model and the yardstick are scored on the same
+# validation rows, and the rows are resampled to give a 95 % interval of the
+# difference. An interval that contains 0 is reported as no clear difference.
+
+# %%
+train_accuracy = metrics.last_epoch(history, "accuracy")
+Markdown(narrate.what_this_run_shows(result, train_accuracy=train_accuracy,
+                                     notebook="01_overfit_baseline"))
 
 # %%
 saved = report.save_metrics(OUTPUT_DIR, "01_overfit_baseline", result, history,
@@ -134,15 +150,21 @@ print(f"metrics written to {saved}")
 # %% [markdown]
 # ## Takeaways
 #
-# - The network memorises its training photos within a few epochs: training
-#   accuracy ends near 1.
-# - Validation accuracy does not follow. It sits at or below the all-`new_whale`
-#   guess, because 38 % of the rows are `new_whale` and most whales have one or two
-#   photos.
+# This run, in one line:
+
+# %%
+Markdown(narrate.headline(result, train_accuracy=train_accuracy))
+
+# %% [markdown]
+# - A network with far more weights than training photos, and one or two photos
+#   per whale, can memorise its training photos; validation accuracy is the number
+#   that says whether it learned anything else. Read it against the all-`new_whale`
+#   guess: 38 % of the rows are `new_whale`.
 # - MAP@5 sees more than accuracy: behind `new_whale`, do the network's next guesses
 #   find known whales more often than the constant guess and the pixel neighbour?
 #   That, and the known-whale rows, tell whether it learned anything about flukes.
-# - The last rows of `train.csv` hold many whales that never appear in the first
-#   rows: the ceiling shows how much of the validation set no model could get right.
+# - With the last-rows split, validation holds whales that never appear in
+#   training: the ceiling shows how much of the validation set no model could get
+#   right.
 #
 # Next: dropout, the classic cure for overfitting (02).

@@ -17,12 +17,53 @@ def tiny_set(tmp_path_factory) -> Path:
                               seed=3, size=0.1)
 
 
-def fake_record(notebook: str, map5: float, accuracy: float = 0.3) -> dict:
-    """A metrics record as a notebook writes it, with chosen scores."""
-    score = {"accuracy": accuracy, "top5": map5 + 0.05, "map5": map5}
-    base = {"accuracy": 0.38, "top5": 0.42, "map5": 0.40}
-    return {"notebook": notebook, "params": {"SPLIT": "seed"}, "epochs_run": 3,
-            "train_accuracy": 0.9, "parameters": {"trainable": 10},
-            "evaluation": {"model": score, "baseline": base, "ceiling": 0.7,
-                           "model_known": score},
-            "timing": {"train_seconds": 1.0}}
+def save_run(output_dir: Path, notebook: str, right_share: float,
+             compared_with: str | None = None, pixel: bool = False, n: int = 600) -> Path:
+    """Evaluate and record a made-up model, as a notebook does: every notebook gets the
+    same validation rows, and a model is right on its first ``right_share`` of them (in
+    one fixed order), so that two models differ on exactly the rows between their shares."""
+    import numpy as np
+
+    from whale_utils import metrics, report
+
+    rng = np.random.default_rng(0)
+    n_classes = 40
+    y_val = np.where(rng.random(n) < 0.38, 0, rng.integers(1, n_classes, n))
+    y_train = np.concatenate([np.zeros(30, int), np.arange(1, n_classes)])
+    right = rng.permutation(n) < round(right_share * n)
+    scores = np.eye(n_classes)[np.where(right, y_val, (y_val + 7) % n_classes)]
+    neighbours = np.eye(n_classes)[(y_val + 3) % n_classes] if pixel else None
+    result = metrics.evaluate(scores, y_val, y_train, 0, neighbours)
+    history = {"loss": [2.0, 1.0, 0.5], "accuracy": [0.5, 0.8, 0.9]}
+    return report.save_metrics(output_dir, notebook, result, history,
+                               params={"SPLIT": "seed"}, extra={"parameters": {"trainable": 10}},
+                               seconds=1.0, compared_with=compared_with)
+
+
+def numbers_of(record) -> set[str]:
+    """Every number of a metrics record, as the narrator may print it."""
+    found: set[str] = set()
+
+    def walk(value):
+        if isinstance(value, dict):
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                walk(item)
+        elif isinstance(value, bool) or value is None or isinstance(value, str):
+            return
+        elif isinstance(value, int):
+            found.add(str(value))
+        else:
+            found.update({f"{value:.3f}", f"{value:+.3f}", f"{value:.2f}", f"{value:.0%}"})
+    walk(record)
+    return found
+
+
+def numbers_in(text: str) -> list[str]:
+    """The numbers a sentence states (``95 %`` as ``95%``), metric names left out."""
+    import re
+
+    text = re.sub(r"MAP@5|AP@5|top-5|\bnew_whale\b", "", text)
+    return [m.replace(" ", "") for m in re.findall(r"(?<![\w.])[+-]?\d+(?:\.\d+)?(?: %)?", text)]

@@ -60,9 +60,50 @@ def test_evaluate_reports_model_baseline_ceiling_and_known_whales():
     assert result["ceiling"] == 0.75
     assert result["known_rows"] == 3
     assert result["model_known"]["map5"] == 1.0
-    assert "beats" in result["verdict"]
+    assert result["comparisons"]["baseline"]["map5"]["diff"] == pytest.approx(1 - (1 + 1 / 2 + 1 / 3 + 1 / 4) / 4, abs=1e-6)
+    assert result["per_row"]["model_ap5"].tolist() == [1, 1, 1, 1]
+    assert result["per_row"]["label"].tolist() == [0, 1, 2, 3]
     worse = metrics.evaluate(np.eye(4)[[3, 3, 3, 0]], y_val, y_train, new_whale=0)
-    assert "falls below" in worse["verdict"]
+    assert worse["comparisons"]["baseline"]["accuracy"]["diff"] == -0.25
+
+
+def test_per_row_means_are_map5_and_accuracy():
+    rng = np.random.default_rng(1)
+    scores, y = rng.random((200, 9)), rng.integers(0, 9, 200)
+    rows = metrics.per_row(y, scores)
+    assert rows["ap5"].mean() == pytest.approx(metrics.map_at_5(y, scores))
+    assert rows["hit"].mean() == pytest.approx(metrics.accuracy(y, scores))
+
+
+def test_bootstrap_of_a_model_against_itself_is_zero():
+    ap5 = np.random.default_rng(2).choice([0, 0.2, 0.25, 1 / 3, 0.5, 1], 900)
+    assert metrics.paired_bootstrap(ap5, ap5) == {"diff": 0.0, "low": 0.0, "high": 0.0}
+
+
+def test_bootstrap_interval_excludes_zero_for_clearly_different_scores():
+    rng = np.random.default_rng(3)
+    better = (rng.random(1000) < 0.6).astype(float)
+    worse = (rng.random(1000) < 0.4).astype(float)
+    interval = metrics.paired_bootstrap(better, worse)
+    assert 0 < interval["low"] < interval["diff"] < interval["high"]
+    assert interval["diff"] == pytest.approx(better.mean() - worse.mean())
+    reverse = metrics.paired_bootstrap(worse, better)
+    assert reverse["high"] < 0
+
+
+def test_bootstrap_interval_contains_zero_for_a_small_difference():
+    rng = np.random.default_rng(4)
+    a = (rng.random(300) < 0.5).astype(float)
+    b = a.copy()
+    b[:3] = 1 - b[:3]          # three rows of 300 differ
+    interval = metrics.paired_bootstrap(a, b)
+    assert interval["low"] <= 0 <= interval["high"]
+
+
+def test_bootstrap_is_seeded():
+    rng = np.random.default_rng(5)
+    a, b = rng.random(500), rng.random(500)
+    assert metrics.paired_bootstrap(a, b) == metrics.paired_bootstrap(a, b)
 
 
 def test_expand_scores_places_columns():

@@ -85,10 +85,54 @@ def test_bad_weights_path_names_the_parameter(tmp_path):
         models.resnet_backbone(32, "nowhere.h5")
     junk = tmp_path / "junk.weights.h5"
     junk.write_bytes(b"not weights")
-    with pytest.raises(ValueError, match="could not load it"):
+    with pytest.raises(ValueError, match="could not load .*junk.weights.h5"):
         models.resnet_backbone(32, str(junk))
 
 
-def test_weights_note_says_random_weights_mean_nothing():
-    assert "mean nothing" in models.weights_note("none")
-    assert "ImageNet" in models.weights_note("imagenet")
+def test_weights_note_says_what_random_weights_mean():
+    assert "RANDOM" in models.choose_backbone_weights("none").note
+    assert "ImageNet weights, frozen" in models.choose_backbone_weights("imagenet").note
+
+
+def test_auto_picks_up_the_keras_cached_file_offline(monkeypatch, tmp_path):
+    """A weights file of the same architecture under Keras' cache name is used as ImageNet's."""
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    monkeypatch.setattr(models, "RESNET_WEIGHTS_URL", "http://127.0.0.1:9/unreachable")
+    assert models.choose_backbone_weights("auto").source == "none-offline"
+    source = keras.applications.ResNet50V2(weights=None, include_top=False, pooling="avg",
+                                           input_shape=(32, 32, 3))
+    cached = tmp_path / "models" / models.RESNET_WEIGHTS_FILE
+    cached.parent.mkdir()
+    source.save(cached)   # legacy HDF5, the format Keras downloads
+    chosen = models.choose_backbone_weights("auto")
+    assert (chosen.source, chosen.load, chosen.imagenet) == ("imagenet-cached", str(cached), True)
+    loaded = models.resnet_backbone(32, chosen).layers[-1]
+    assert np.array_equal(loaded.weights[0].numpy(), source.weights[0].numpy())
+
+
+def test_auto_without_cache_or_server_goes_random_and_says_so(monkeypatch, tmp_path):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    monkeypatch.setattr(models, "keras_cache_files", lambda: [tmp_path / "models" / "absent.h5"])
+    monkeypatch.setattr(models, "download_server_answers", lambda: False)
+    chosen = models.choose_backbone_weights("auto")
+    assert (chosen.source, chosen.load) == ("none-offline", None)
+    assert "RANDOM" in chosen.note and "could be reached" in chosen.note
+    monkeypatch.setattr(models, "download_server_answers", lambda: True)
+    assert models.choose_backbone_weights("auto").source == "imagenet-download"
+
+
+def test_download_probe_answers_fast_both_ways():
+    import http.server
+    import threading
+    import time
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+    threading.Thread(target=server.handle_request, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_port}/"
+    try:
+        assert models.download_server_answers(url, seconds=5)
+    finally:
+        server.server_close()
+    start = time.perf_counter()
+    assert not models.download_server_answers("http://127.0.0.1:9/", seconds=2)
+    assert time.perf_counter() - start < 3

@@ -1,28 +1,35 @@
-import json
-
 import pytest
 
-from conftest import fake_record
+from conftest import save_run
 from whale_utils import report, series
 
 
-def test_report_writes_table_chart_and_names_the_best(tmp_path):
-    (tmp_path / "metrics").mkdir()
-    for notebook, map5 in zip(series.NOTEBOOKS[:3], [0.35, 0.47, 0.41]):
-        record = fake_record(notebook, map5)
-        if notebook.startswith("01"):
-            record["evaluation"]["pixel_neighbour"] = {"accuracy": 0.38, "top5": 0.45,
-                                                       "map5": 0.42}
-        (tmp_path / "metrics" / f"{notebook}.json").write_text(json.dumps(record))
+def test_report_writes_table_chart_intervals_and_steps(tmp_path):
+    first, second, third = series.NOTEBOOKS[:3]
+    save_run(tmp_path, first, 0.40, pixel=True)
+    save_run(tmp_path, second, 0.60, compared_with=first)
+    save_run(tmp_path, third, 0.605, compared_with=second)   # 3 rows of 600 differ from 02
     folder = report.build_report(tmp_path)
     text = (folder / "results.md").read_text()
-    assert "Best on MAP@5: 02 CNN + dropout with 0.470, +0.070 against the all-new_whale" in text
-    assert "+0.060 against the next best (03)" in text
-    assert "2 of 3 models beat the baseline" in text
-    assert "The pixel nearest neighbour scores 0.420; 1 of 3 models beat it by more than 0.005." in text
-    assert "known-whale MAP@5" in text
+    assert "Highest MAP@5: 03 CNN + dropout + data generation with" in text
+    assert "clearly above the all-new_whale baseline" in text
+    assert "against the next best (02" in text and "no clear difference from it" in text
+    assert "3 of 3 models beat the baseline clearly" in text
+    assert "The pixel nearest neighbour scores" in text and "models beat it clearly" in text
+    steps = text.split("## Step by step")[1]
+    assert "- 02 vs 01: MAP@5 +" in steps and "better than 01." in steps
+    assert "- 03 vs 02: MAP@5 " in steps and "no clear difference from 02." in steps
+    assert "MAP@5 vs baseline [95 % interval]" in text and "known-whale MAP@5" in text
+    table = (folder / "results.csv").read_text().splitlines()
+    assert len(table) == 4 and "map5_low" in table[0]
     assert (folder / "results.png").stat().st_size > 10_000
-    assert len((folder / "results.csv").read_text().splitlines()) == 4
+
+
+def test_steps_on_different_rows_are_not_compared(tmp_path):
+    save_run(tmp_path, series.NOTEBOOKS[0], 0.4)
+    save_run(tmp_path, series.NOTEBOOKS[1], 0.6, compared_with=series.NOTEBOOKS[0], n=500)
+    assert report.step_by_step(report.load_metrics(tmp_path)) == [
+        "02 vs 01: not on the same validation rows, not compared."]
 
 
 def test_report_without_metrics_says_what_to_run(tmp_path):
@@ -42,3 +49,30 @@ def test_earlier_outputs_are_archived_not_overwritten(tmp_path):
     assert not (out / "01_overfit_baseline.ipynb").exists()
     assert (out / "02_dropout.ipynb").read_text() == "kept"
     assert series.archive_previous(out, ["01_overfit_baseline"]) is None
+
+
+def test_readme_block_is_replaced_from_the_report_and_nothing_else(tmp_path):
+    out = tmp_path / "default"
+    save_run(out, series.NOTEBOOKS[0], 0.40, pixel=True)
+    save_run(out, series.NOTEBOOKS[1], 0.60, compared_with=series.NOTEBOOKS[0])
+    readme = tmp_path / "README.md"
+    before, after = "# Title\n\nIntro.\n\n", "\n\n## Next section\n"
+    readme.write_text(before + report.README_START.format(profile="default")
+                      + "\nold numbers\n" + report.README_END + after)
+    report.update_readme(readme, out)
+    text = readme.read_text()
+    assert text.startswith(before) and text.endswith(after) and "old numbers" not in text
+    records = report.load_metrics(out)
+    assert f"| 02 CNN + dropout | {records[1]['evaluation']['model']['map5']:.3f} |" in text
+    assert "| pixel-space nearest neighbour |" in text and "Highest MAP@5: 02" in text
+    report.update_readme(readme, out)
+    assert readme.read_text() == text            # idempotent
+
+
+def test_readme_without_markers_is_left_alone(tmp_path):
+    save_run(tmp_path, series.NOTEBOOKS[0], 0.40)
+    readme = tmp_path / "README.md"
+    readme.write_text("# no block here\n")
+    with pytest.raises(ValueError, match="no results block"):
+        report.update_readme(readme, tmp_path)
+    assert readme.read_text() == "# no block here\n"

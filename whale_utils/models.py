@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import math
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import keras
 from keras import layers
 
 RESNET_WEIGHTS_FILE = "resnet50v2_weights_tf_dim_ordering_tf_kernels_notop.h5"
+RESNET_WEIGHTS_URL = ("https://storage.googleapis.com/tensorflow/keras-applications/resnet/"
+                      + RESNET_WEIGHTS_FILE)
+PROBE_SECONDS = 3.0  # "auto" waits this long for the download server, then goes without
 FEATURES = 2048  # ResNet50V2's pooled output
 
 
@@ -43,12 +47,92 @@ def baseline_cnn(img_size: int, n_classes: int, dense_dropout: float = 0.0,
     ], name="dropout_cnn" if dense_dropout else "baseline_cnn")
 
 
-def resnet_backbone(img_size: int, weights: str = "imagenet") -> keras.Model:
+@dataclass(frozen=True)
+class BackboneWeights:
+    """The backbone weights a run really uses, resolved from ``BACKBONE_WEIGHTS``.
+
+    ``source`` is what the metrics record: ``imagenet-cached`` (Keras' cached file),
+    ``imagenet-download``, ``imagenet``, ``file``, ``none`` (asked for) or ``none-offline``
+    (``"auto"`` found neither the file nor the server). ``load`` is what
+    ``resnet_backbone`` loads: ``"imagenet"``, a file path, or ``None`` for random weights.
+    """
+
+    requested: str
+    source: str
+    load: str | None
+
+    @property
+    def imagenet(self) -> bool:
+        return self.load is not None
+
+    @property
+    def note(self) -> str:
+        """What these weights mean for the results, in one sentence."""
+        if self.imagenet:
+            return (f"BACKBONE_WEIGHTS={self.requested!r} -> {self.source}: ResNet50V2 with "
+                    "ImageNet weights, frozen.")
+        why = ("neither Keras' cached weights file nor the download server could be reached"
+               if self.source == "none-offline" else "random weights were asked for")
+        return (f"BACKBONE_WEIGHTS={self.requested!r} -> {self.source} ({why}): ResNet50V2 has "
+                "RANDOM weights here, so the transfer-learning results below say nothing about "
+                "ImageNet features; they only show that the pipeline runs.")
+
+
+def keras_cache_files() -> list[Path]:
+    """Where Keras keeps the downloaded ResNet50V2 weights (``$KERAS_HOME/models/``)."""
+    from keras.src.backend import config
+
+    homes = [Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")), Path(config.keras_home())]
+    return list(dict.fromkeys(home.expanduser() / "models" / RESNET_WEIGHTS_FILE for home in homes))
+
+
+def download_server_answers(url: str | None = None, seconds: float = PROBE_SECONDS) -> bool:
+    """Whether the weights' download server (or ``url``) answers within ``seconds``."""
+    import urllib.request
+
+    request = urllib.request.Request(url or RESNET_WEIGHTS_URL, method="HEAD")
+    try:
+        urllib.request.urlopen(request, timeout=seconds).close()
+        return True
+    except Exception:  # noqa: BLE001 - offline, refused, timed out: all mean "no"
+        return False
+
+
+def choose_backbone_weights(weights: str = "auto") -> BackboneWeights:
+    """Resolve ``BACKBONE_WEIGHTS``: ``"auto"``, ``"imagenet"``, ``"none"`` or a file path.
+
+    ``"auto"`` uses ImageNet weights when Keras' cache holds the file, or when the
+    download server answers within a few seconds (Keras then downloads it, with its
+    progress bar); otherwise random weights, and the run says so.
+    """
+    choice = str(weights)
+    if choice.lower() == "none":
+        return BackboneWeights(choice, "none", None)
+    if choice == "imagenet":
+        return BackboneWeights(choice, "imagenet", "imagenet")
+    if choice == "auto":
+        cached = next((path for path in keras_cache_files() if path.is_file()), None)
+        if cached is not None:
+            return BackboneWeights(choice, "imagenet-cached", str(cached))
+        if download_server_answers():
+            return BackboneWeights(choice, "imagenet-download", "imagenet")
+        return BackboneWeights(choice, "none-offline", None)
+    path = Path(choice).expanduser()
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"BACKBONE_WEIGHTS={choice!r}: no such file. Give 'auto', 'imagenet', 'none', or "
+            f"the path of {RESNET_WEIGHTS_FILE}")
+    return BackboneWeights(choice, "file", str(path))
+
+
+def resnet_backbone(img_size: int, weights: BackboneWeights | str = "imagenet") -> keras.Model:
     """Frozen ResNet50V2 (no top, average pooling) with its own preprocessing.
 
-    ``weights`` is ``"imagenet"``, a path to a weights file, or ``"none"`` (random
-    weights: transfer learning then means nothing).
+    ``weights`` is a ``BackboneWeights`` or what ``choose_backbone_weights`` takes
+    (``"none"``: random weights, transfer learning then means nothing).
     """
+    if not isinstance(weights, BackboneWeights):
+        weights = choose_backbone_weights(weights)
     inputs = keras.Input((img_size, img_size, 3), dtype="uint8")
     x = layers.Rescaling(1 / 127.5, offset=-1.0, name="resnet_v2_preprocess")(inputs)
     resnet = _resnet50v2(img_size, weights)
@@ -57,46 +141,29 @@ def resnet_backbone(img_size: int, weights: str = "imagenet") -> keras.Model:
     return keras.Model(inputs, outputs, name="resnet50v2_backbone")
 
 
-def _resnet50v2(img_size: int, weights: str) -> keras.Model:
+def _resnet50v2(img_size: int, weights: BackboneWeights) -> keras.Model:
     build = dict(include_top=False, pooling="avg", input_shape=(img_size, img_size, 3))
-    choice = str(weights)
-    if choice.lower() == "none":
+    if weights.load is None:
         return keras.applications.ResNet50V2(weights=None, **build)
-    if choice == "imagenet":
+    if weights.load == "imagenet":
         try:
             return keras.applications.ResNet50V2(weights="imagenet", **build)
         except Exception as err:  # noqa: BLE001 - any download failure means the same here
-            home = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras"))
             raise RuntimeError(
-                "BACKBONE_WEIGHTS='imagenet': the ImageNet weights of ResNet50V2 could not "
-                f"be downloaded ({type(err).__name__}). Offline, either put the file "
-                f"{RESNET_WEIGHTS_FILE} at {home / 'models' / RESNET_WEIGHTS_FILE}, or pass "
-                "its path as BACKBONE_WEIGHTS, or set BACKBONE_WEIGHTS='none' (random "
-                "weights: the transfer-learning results then mean nothing).") from None
-    path = Path(choice).expanduser()
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"BACKBONE_WEIGHTS={choice!r}: no such file. Give 'imagenet', 'none', or the "
-            f"path of {RESNET_WEIGHTS_FILE}")
+                f"BACKBONE_WEIGHTS={weights.requested!r}: the ImageNet weights of ResNet50V2 "
+                f"could not be downloaded ({type(err).__name__}). Offline, either put the file "
+                f"{RESNET_WEIGHTS_FILE} at {keras_cache_files()[0]}, or pass its path as "
+                "BACKBONE_WEIGHTS, or set BACKBONE_WEIGHTS='auto' or 'none' (random weights: "
+                "the transfer-learning results then mean nothing).") from None
     model = keras.applications.ResNet50V2(weights=None, **build)
     try:
-        model.load_weights(str(path))
+        model.load_weights(weights.load)
     except Exception as err:  # noqa: BLE001
         raise ValueError(
-            f"BACKBONE_WEIGHTS={choice!r}: could not load it into ResNet50V2 without its top "
-            f"({err}); the file must be {RESNET_WEIGHTS_FILE} or a file saved from the same "
-            "architecture") from None
+            f"BACKBONE_WEIGHTS={weights.requested!r}: could not load {weights.load} into "
+            f"ResNet50V2 without its top ({err}); the file must be {RESNET_WEIGHTS_FILE} or a "
+            "file saved from the same architecture. Delete or replace it.") from None
     return model
-
-
-def weights_note(weights: str) -> str:
-    """What the chosen backbone weights mean for the results, in one sentence."""
-    if str(weights).lower() == "none":
-        return ("BACKBONE_WEIGHTS='none': ResNet50V2 has RANDOM weights here, so the "
-                "transfer-learning results below mean nothing about ImageNet features; they "
-                "only show that the pipeline runs. Use 'imagenet' or a weights file for real "
-                "results.")
-    return f"BACKBONE_WEIGHTS={weights!r}: ResNet50V2 with ImageNet weights, frozen."
 
 
 def student_preprocessing(images):

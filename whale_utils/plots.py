@@ -19,8 +19,9 @@ def show_examples(whales, n: int = 8, seed: int = 0):
     return fig
 
 
-def plot_history(history, title: str = ""):
-    """Accuracy and loss per epoch, training against validation, like the student's."""
+def plot_history(history, title: str = "", baseline_accuracy: float | None = None):
+    """Accuracy and loss per epoch, training against validation, like the student's;
+    ``baseline_accuracy`` (the all-new_whale guess's) is drawn as a line."""
     logs = history.history if hasattr(history, "history") else history
     epochs = np.arange(1, len(logs["loss"]) + 1)
     fig, (acc, loss) = plt.subplots(1, 2, figsize=(10, 3.5))
@@ -28,6 +29,8 @@ def plot_history(history, title: str = ""):
         ax.plot(epochs, logs[key], "o-", label="training")
         if f"val_{key}" in logs:
             ax.plot(epochs, logs[f"val_{key}"], "o-", label="validation")
+        if key == "accuracy" and baseline_accuracy is not None:
+            ax.axhline(baseline_accuracy, color="k", ls="--", lw=1, label="all-new_whale")
         ax.set_xlabel("epoch")
         ax.set_ylabel(key)
         ax.legend()

@@ -9,6 +9,8 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
+from whale_utils import metrics, narrate
+
 LIBRARIES = ("tensorflow-cpu", "tensorflow", "keras", "scikeras", "scikit-learn",
              "numpy", "pandas", "pillow")
 
@@ -30,27 +32,42 @@ def print_versions() -> None:
 
 def save_metrics(output_dir: str | Path, notebook: str, result: dict, history=None,
                  params: dict | None = None, extra: dict | None = None,
-                 seconds: float | None = None) -> Path:
-    """Write ``OUTPUT_DIR/metrics/<notebook>.json`` for the cross-model report.
+                 seconds: float | None = None, compared_with: str | None = None) -> Path:
+    """Write ``OUTPUT_DIR/metrics/<notebook>.json`` for the cross-model report, and the
+    per-row validation results (AP@5, top-1 hit) beside it as ``<notebook>.rows.csv``.
 
-    ``seconds`` is the training time when ``history`` does not carry it.
+    ``seconds`` is the training time when ``history`` does not carry it;
+    ``compared_with`` names the notebook this step builds on (the report compares them).
     """
+    import pandas as pd
+
     logs = getattr(history, "history", history) or {}
+    evaluation = {k: v for k, v in result.items() if k != "per_row"}
     record = {
         "notebook": notebook,
         "params": params or {},
+        "compared_with": compared_with,
         "epochs_run": len(logs.get("loss", [])),
-        "train_accuracy": float(logs["accuracy"][-1]) if "accuracy" in logs else None,
-        "evaluation": result,
+        "train_accuracy": metrics.last_epoch(logs, "accuracy"),
+        "evaluation": evaluation,
         **(extra or {}),
         "timing": {"train_seconds": round(float(
             seconds if seconds is not None else getattr(history, "seconds", 0.0)), 1)},
         "versions": versions(),
     }
+    if notebook in narrate.STUDENT:
+        record["student"] = narrate.STUDENT[notebook]
     path = Path(output_dir) / "metrics" / f"{notebook}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(record, indent=2, default=float) + "\n")
+    if "per_row" in result:
+        pd.DataFrame(result["per_row"]).to_csv(rows_path(path), index=False)
     return path
+
+
+def rows_path(metrics_path: Path) -> Path:
+    """Where a notebook's per-row validation results sit next to its metrics JSON."""
+    return metrics_path.with_name(metrics_path.stem + ".rows.csv")
 
 
 # --------------------------------------------------------------------------- report
@@ -66,12 +83,45 @@ MODEL_NAMES = {
 
 
 def load_metrics(output_dir: str | Path) -> list[dict]:
-    """Every ``metrics/*.json`` of one profile's outputs, in notebook order."""
+    """Every ``metrics/*.json`` of one profile's outputs, in notebook order; each record's
+    per-row validation results, when saved, under ``"rows"`` (a DataFrame)."""
+    import pandas as pd
+
     folder = Path(output_dir) / "metrics"
     files = sorted(folder.glob("[0-9][0-9]_*.json"))
     if not files:
         raise FileNotFoundError(f"no metrics in {folder}: run `make run-all` for this profile first")
-    return [json.loads(f.read_text()) for f in files]
+    records = []
+    for path in files:
+        record = json.loads(path.read_text())
+        if rows_path(path).is_file():
+            record["rows"] = pd.read_csv(rows_path(path))
+        records.append(record)
+    return records
+
+
+def paired(a: dict, b: dict, column_a: str = "model", column_b: str = "model",
+           metric: str = "ap5") -> dict | None:
+    """Bootstrap interval of ``a``'s per-row results minus ``b``'s, when both scored the same
+    validation rows (same labels in the same order); ``None`` otherwise."""
+    rows_a, rows_b = a.get("rows"), b.get("rows")
+    if rows_a is None or rows_b is None or not rows_a["label"].equals(rows_b["label"]):
+        return None
+    return metrics.paired_bootstrap(rows_a[f"{column_a}_{metric}"], rows_b[f"{column_b}_{metric}"])
+
+
+def map5_interval(record: dict) -> tuple[float, float] | tuple[None, None]:
+    """Bootstrap interval of a model's own MAP@5 over its validation rows."""
+    rows = record.get("rows")
+    if rows is None:
+        return None, None
+    ci = metrics.paired_bootstrap(rows["model_ap5"], 0.0 * rows["model_ap5"])
+    return ci["low"], ci["high"]
+
+
+def pixel_record(records: list[dict]) -> dict | None:
+    """The record whose evaluation carries the pixel neighbour (notebook 01's)."""
+    return next((r for r in records if "pixel_neighbour" in r["evaluation"]), None)
 
 
 def results_table(records: list[dict]):
@@ -81,17 +131,25 @@ def results_table(records: list[dict]):
     rows = []
     for r in records:
         ev = r["evaluation"]
+        vs_base = ev.get("comparisons", {}).get("baseline", {}).get("map5", {})
+        low, high = map5_interval(r)
         rows.append({
             "notebook": r["notebook"][:2],
             "model": MODEL_NAMES.get(r["notebook"], r["notebook"]),
             "split": r["params"].get("SPLIT"),
+            "backbone_weights": r["params"].get("BACKBONE_WEIGHTS"),
             "epochs": r["epochs_run"],
             "train_accuracy": r["train_accuracy"],
             "val_accuracy": ev["model"]["accuracy"],
             "top5": ev["model"]["top5"],
             "map5": ev["model"]["map5"],
+            "map5_low": low,
+            "map5_high": high,
             "baseline_accuracy": ev["baseline"]["accuracy"],
             "baseline_map5": ev["baseline"]["map5"],
+            "vs_baseline": vs_base.get("diff"),
+            "vs_baseline_low": vs_base.get("low"),
+            "vs_baseline_high": vs_base.get("high"),
             "ceiling": ev["ceiling"],
             "known_map5": ev.get("model_known", {}).get("map5"),
             "pixel_neighbour_map5": ev.get("pixel_neighbour", {}).get("map5"),
@@ -101,36 +159,76 @@ def results_table(records: list[dict]):
     return pd.DataFrame(rows)
 
 
-def best_model_sentence(table) -> str:
-    """Which model is best on MAP@5, by how much over the baseline and the runner-up."""
-    ranked = table.sort_values("map5", ascending=False).reset_index(drop=True)
-    best = ranked.iloc[0]
-    text = (f"Best on MAP@5: {best['notebook']} {best['model']} with {best['map5']:.3f}, "
-            f"{best['map5'] - best['baseline_map5']:+.3f} against the all-new_whale baseline "
-            f"({best['baseline_map5']:.3f})")
+def step_by_step(records: list[dict]) -> list[str]:
+    """Each notebook against the one it builds on (``compared_with``), with its interval."""
+    by_name = {r["notebook"]: r for r in records}
+    lines = []
+    for r in records:
+        previous = by_name.get(r.get("compared_with") or "")
+        if previous is None:
+            continue
+        interval = paired(r, previous)
+        name, prev = r["notebook"][:2], previous["notebook"][:2]
+        lines.append(narrate.step(name, prev, interval) if interval else
+                     f"{name} vs {prev}: not on the same validation rows, not compared.")
+    return lines
+
+
+def best_model_sentence(records: list[dict]) -> str:
+    """Which model is best on MAP@5, and whether that is a clear difference (intervals)."""
+    ranked = sorted(records, key=lambda r: r["evaluation"]["model"]["map5"], reverse=True)
+    best = ranked[0]
+    ev = best["evaluation"]
+    name = f"{best['notebook'][:2]} {MODEL_NAMES.get(best['notebook'], best['notebook'])}"
+    text = f"Highest MAP@5: {name} with {ev['model']['map5']:.3f}"
+    vs_base = ev.get("comparisons", {}).get("baseline", {}).get("map5")
+    if vs_base:
+        word = {"better": "clearly above", "worse": "clearly below",
+                "no clear difference": "not clearly different from"}[narrate.verdict(vs_base)]
+        text += (f", {word} the all-new_whale baseline ({ev['baseline']['map5']:.3f}): "
+                 f"{narrate.interval_text(vs_base)}")
     if len(ranked) > 1:
-        second = ranked.iloc[1]
-        text += f" and {best['map5'] - second['map5']:+.3f} against the next best ({second['notebook']})"
-    beaten = int((table["map5"] > table["baseline_map5"] + 0.005).sum())
-    text += f". {beaten} of {len(table)} models beat the baseline by more than 0.005."
-    pixel = table["pixel_neighbour_map5"].dropna() if "pixel_neighbour_map5" in table else []
-    if len(pixel):
-        text += (f" The pixel nearest neighbour scores {pixel.iloc[0]:.3f}; "
-                 f"{int((table['map5'] > pixel.iloc[0] + 0.005).sum())} of {len(table)} "
-                 "models beat it by more than 0.005.")
+        second = ranked[1]
+        interval = paired(best, second)
+        if interval:
+            word = {"better": "clearly better than", "worse": "worse than",
+                    "no clear difference": "no clear difference from"}[narrate.verdict(interval)]
+            text += (f"; against the next best ({second['notebook'][:2]}, "
+                     f"{second['evaluation']['model']['map5']:.3f}): {narrate.interval_text(interval)}, "
+                     f"{word} it")
+    beaten = [r for r in records
+              if narrate.verdict(r["evaluation"].get("comparisons", {}).get("baseline", {}).get(
+                  "map5", {"low": 0, "high": 0})) == "better"]
+    text += f". {len(beaten)} of {len(records)} models beat the baseline clearly (interval above 0)."
+    pixel = pixel_record(records)
+    if pixel is not None:
+        clear = [r for r in records if (i := paired(r, pixel, column_b="pixel_neighbour"))
+                 and narrate.verdict(i) == "better"]
+        text += (f" The pixel nearest neighbour scores "
+                 f"{pixel['evaluation']['pixel_neighbour']['map5']:.3f}; {len(clear)} of "
+                 f"{len(records)} models beat it clearly.")
     return text
 
 
-SHORT_HEADERS = {"train_accuracy": "train acc", "val_accuracy": "val acc", "top5": "top-5",
-                 "map5": "MAP@5", "baseline_accuracy": "baseline acc",
-                 "baseline_map5": "baseline MAP@5", "ceiling": "ceiling",
-                 "known_map5": "known-whale MAP@5",
+SHORT_HEADERS = {"backbone_weights": "backbone weights", "train_accuracy": "train acc",
+                 "val_accuracy": "val acc", "top5": "top-5", "map5": "MAP@5",
+                 "baseline_accuracy": "baseline acc", "baseline_map5": "baseline MAP@5",
+                 "ceiling": "ceiling", "known_map5": "known-whale MAP@5",
                  "train_seconds": "train s", "trainable_params": "trained params"}
 
 
 def display_table(table):
-    """The results table rounded, with short headers, for Markdown and HTML."""
-    return table.drop(columns=["pixel_neighbour_map5"]).round(3).rename(columns=SHORT_HEADERS)
+    """The results table rounded, with short headers and the MAP@5 difference against the
+    baseline as ``+0.137 [+0.110, +0.164]``, for Markdown and HTML."""
+    shown = table.copy()
+    shown["MAP@5 vs baseline [95 % interval]"] = [
+        "" if d is None or d != d else f"{d:+.3f} [{lo:+.3f}, {hi:+.3f}]"
+        for d, lo, hi in zip(table["vs_baseline"], table["vs_baseline_low"], table["vs_baseline_high"])]
+    if shown["backbone_weights"].isna().all():
+        shown = shown.drop(columns=["backbone_weights"])
+    drop = ["pixel_neighbour_map5", "map5_low", "map5_high", "vs_baseline", "vs_baseline_low",
+            "vs_baseline_high"]
+    return shown.drop(columns=drop).round(3).rename(columns=SHORT_HEADERS)
 
 
 def markdown_table(table) -> str:
@@ -144,41 +242,102 @@ def markdown_table(table) -> str:
 
 
 def plot_results(table, title: str = ""):
-    """MAP@5 and accuracy per model against the baseline and the ceiling."""
+    """MAP@5 (with its 95 % interval) and accuracy per model against the baseline, the
+    pixel neighbour and the ceiling."""
     import matplotlib.pyplot as plt
     import numpy as np
 
     x = np.arange(len(table))
-    fig, ax = plt.subplots(figsize=(10, 4.8))
-    ax.bar(x - 0.2, table["map5"], 0.4, label="MAP@5")
+    fig, ax = plt.subplots(figsize=(10, 5.2))
+    errors = None
+    if table["map5_low"].notna().all():
+        errors = [table["map5"] - table["map5_low"], table["map5_high"] - table["map5"]]
+    ax.bar(x - 0.2, table["map5"], 0.4, yerr=errors, capsize=3, label="MAP@5 (95 % interval)")
     ax.bar(x + 0.2, table["val_accuracy"], 0.4, label="validation accuracy")
     ax.plot(x, table["baseline_map5"], "k_", ms=28, mew=2, label="all-new_whale MAP@5")
     ax.plot(x, table["baseline_accuracy"], "_", color="grey", ms=28, mew=2,
             label="all-new_whale accuracy")
     ax.plot(x, table["ceiling"], "r_", ms=28, mew=2, label="ceiling (Id seen in training)")
+    pixel = table["pixel_neighbour_map5"].dropna()
+    if len(pixel):
+        ax.axhline(pixel.iloc[0], color="tab:purple", ls=":", lw=1.5, label="pixel neighbour MAP@5")
     labels = [f"{n}\n" + textwrap.fill(m, 16) for n, m in zip(table["notebook"], table["model"])]
     ax.set_xticks(x, labels, fontsize=7)
-    ax.set_ylim(0, 1)
-    ax.legend(fontsize=8, ncol=3, loc="lower left", bbox_to_anchor=(0.0, 0.55))
+    ax.set_ylim(0, 1.05)
+    ax.legend(fontsize=8, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.16))
     ax.set_title(title)
     fig.tight_layout()
     return fig
 
 
+def report_markdown(output_dir: Path, records: list[dict], table) -> str:
+    """The report as Markdown: table, best-model sentence, step by step."""
+    split = ", ".join(sorted(set(table["split"].astype(str))))
+    steps = step_by_step(records)
+    text = (f"# Results: profile {output_dir.name}, split {split}\n\n"
+            + markdown_table(display_table(table)) + "\n\n" + best_model_sentence(records) + "\n")
+    if steps:
+        text += ("\n## Step by step\n\nMAP@5 difference of each notebook against the one it "
+                 "builds on, on the same validation rows (paired bootstrap, 95 % interval):\n\n"
+                 + "\n".join(f"- {line}" for line in steps) + "\n")
+    return text
+
+
+README_START = "<!-- results: generated by `make readme-results` from {profile}'s report -->"
+README_END = "<!-- end of results -->"
+
+
+def readme_results(output_dir: Path, records: list[dict], table) -> str:
+    """The README's results block: MAP@5 with its interval against the baseline, the
+    yardsticks and the best-model sentence, all from one profile's metrics."""
+    first = records[0]["evaluation"]
+    lines = ["| | MAP@5 | vs all-`new_whale` [95 % interval] | known whales | train acc | val acc |",
+             "| --- | --- | --- | --- | --- | --- |",
+             f"| all-`new_whale` guess | {first['baseline']['map5']:.3f} | | "
+             f"{first.get('baseline_known', {}).get('map5', float('nan')):.3f} | | "
+             f"{first['baseline']['accuracy']:.3f} |"]
+    pixel = pixel_record(records)
+    if pixel is not None:
+        ev = pixel["evaluation"]
+        lines.append(f"| pixel-space nearest neighbour | {ev['pixel_neighbour']['map5']:.3f} | | "
+                     f"{ev.get('pixel_neighbour_known', {}).get('map5', float('nan')):.3f} | | |")
+    for row in table.itertuples(index=False):
+        weights = f" (backbone: {row.backbone_weights})" if isinstance(row.backbone_weights, str) else ""
+        interval = ("" if row.vs_baseline is None or row.vs_baseline != row.vs_baseline else
+                    f"{row.vs_baseline:+.3f} [{row.vs_baseline_low:+.3f}, {row.vs_baseline_high:+.3f}]")
+        lines.append(f"| {row.notebook} {row.model}{weights} | {row.map5:.3f} | {interval} | "
+                     f"{row.known_map5:.3f} | {row.train_accuracy:.3f} | {row.val_accuracy:.3f} |")
+    return "\n".join([README_START.format(profile=output_dir.name), "", *lines, "",
+                      best_model_sentence(records), "", README_END])
+
+
+def update_readme(readme: str | Path, output_dir: str | Path) -> Path:
+    """Replace the README's generated results block with the one of ``output_dir``."""
+    readme, output_dir = Path(readme), Path(output_dir)
+    records = load_metrics(output_dir)
+    text = readme.read_text()
+    start = text.find(README_START.split("{")[0])
+    end = text.find(README_END)
+    if start < 0 or end < start:
+        raise ValueError(f"{readme} has no results block to replace: it needs a line starting "
+                         f"with {README_START.split('{')[0]!r} and a line {README_END!r}")
+    block = readme_results(output_dir, records, results_table(records))
+    readme.write_text(text[:start] + block + text[end + len(README_END):])
+    return readme
+
+
 def build_report(output_dir: str | Path) -> Path:
     """Write ``report/results.{md,csv}`` and ``report/results.png`` for one profile."""
     output_dir = Path(output_dir)
-    table = results_table(load_metrics(output_dir))
+    records = load_metrics(output_dir)
+    table = results_table(records)
     folder = output_dir / "report"
     folder.mkdir(parents=True, exist_ok=True)
     table.to_csv(folder / "results.csv", index=False)
-    shown = display_table(table)
+    (folder / "results.md").write_text(report_markdown(output_dir, records, table))
     split = ", ".join(sorted(set(table["split"].astype(str))))
-    (folder / "results.md").write_text(
-        f"# Results: profile {output_dir.name}, split {split}\n\n"
-        + markdown_table(shown) + "\n\n" + best_model_sentence(table) + "\n")
     fig = plot_results(table, f"profile {output_dir.name}, split {split}")
-    fig.savefig(folder / "results.png", dpi=110)
+    fig.savefig(folder / "results.png", dpi=110, bbox_inches="tight")
     return folder
 
 
@@ -188,10 +347,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m whale_utils.report",
                                      description="Results table and chart of one profile.")
     parser.add_argument("output_dir", help="a profile's outputs, e.g. outputs/default")
+    parser.add_argument("--readme", metavar="README.md",
+                        help="also replace this file's generated results block")
     args = parser.parse_args(argv)
     try:
         folder = build_report(args.output_dir)
-    except FileNotFoundError as err:
+        if args.readme:
+            print(f"results block of {update_readme(args.readme, args.output_dir)} replaced")
+    except (FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     print((folder / "results.md").read_text())

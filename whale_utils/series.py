@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import queue
+import shutil
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -177,6 +178,11 @@ def golden(notebooks: list[str] | None = None) -> None:
         print(f"== golden {notebook}", flush=True)
         with contextlib.chdir(GOLDEN_DIR):
             execute(notebook, params, GOLDEN_DIR / f"{notebook}.ipynb")
+        # Keep the run's metrics beside its golden copy: tests check the generated prose
+        # against them (nbval's re-runs write to outputs/golden, never here).
+        (GOLDEN_DIR / "metrics").mkdir(exist_ok=True)
+        for path in (ROOT / "outputs" / "golden" / "metrics").glob(f"{notebook}.*"):
+            shutil.copy(path, GOLDEN_DIR / "metrics" / path.name)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,33 @@
+"""The generated prose of the executed golden notebooks states only their own numbers."""
+
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from conftest import numbers_in, numbers_of
+from whale_utils import series
+
+GOLDEN = Path(__file__).resolve().parent / "golden"
+
+
+def generated_blocks(notebook) -> list[str]:
+    """The Markdown outputs (the narrator's) of an executed notebook."""
+    return [output["data"]["text/markdown"] for cell in notebook.cells
+            for output in cell.get("outputs", []) if "text/markdown" in output.get("data", {})]
+
+
+@pytest.mark.parametrize("name", series.NOTEBOOKS)
+def test_generated_block_numbers_are_the_metrics_json(name):
+    notebook = nbformat.read(GOLDEN / f"{name}.ipynb", as_version=4)
+    record = json.loads((GOLDEN / "metrics" / f"{name}.json").read_text())
+    blocks = generated_blocks(notebook)
+    assert any(block.startswith("### What this run shows") for block in blocks), \
+        f"{name}: no generated 'What this run shows' block: run `make golden`"
+    allowed = numbers_of(record)
+    for block in blocks:
+        stated = numbers_in(block)
+        assert stated, block
+        assert set(stated) <= allowed, \
+            f"{name}: numbers {sorted(set(stated) - allowed)} are not in metrics/{name}.json"
