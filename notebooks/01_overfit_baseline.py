@@ -42,9 +42,11 @@ VERBOSE = 2
 #
 # All the work is done by small named functions of `whale_utils`, the package shared
 # by the seven notebooks; the notebook shows and explains. Importing it first quiets
-# TensorFlow's start-up log. `set_seed` seeds Python, NumPy, Keras and TensorFlow and
-# makes TensorFlow's ops deterministic, so a re-run gives the same numbers on the
-# same machine.
+# TensorFlow's start-up log. `params.check` checks every value of the parameters cell
+# (type, range, a folder it can write to) before any work starts, and keeps them for
+# the metrics record. `set_seed` seeds Python, NumPy, Keras and TensorFlow and makes
+# TensorFlow's ops deterministic, so a re-run gives the same numbers on the same
+# machine.
 
 # %%
 import os
@@ -62,9 +64,10 @@ if "google.colab" in sys.modules and not os.path.exists(DATA_DIR):
 import whale_utils  # noqa: F401  (quiets TensorFlow's log before it loads)
 from IPython.display import Markdown
 
-from whale_utils import data, metrics, models, narrate, plots, report, training
+from whale_utils import data, metrics, models, narrate, params, plots, report, training
 
 report.print_versions()
+PARAMS = params.check(globals())
 training.set_seed(SEED)
 
 # %% [markdown]
@@ -142,9 +145,8 @@ Markdown(narrate.what_this_run_shows(result, train_accuracy=train_accuracy,
 
 # %%
 saved = report.save_metrics(OUTPUT_DIR, "01_overfit_baseline", result, history,
-                    params=dict(N_ROWS=N_ROWS, IMG_SIZE=IMG_SIZE, EPOCHS=EPOCHS, SPLIT=SPLIT,
-                                SEED=SEED, DATA=whales.source),
-                    extra={"parameters": models.count_params(model)})
+                            params={**PARAMS, **whales.used_params()},
+                            extra={"parameters": models.count_params(model)})
 print(f"metrics written to {saved}")
 
 # %% [markdown]

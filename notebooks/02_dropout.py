@@ -54,9 +54,10 @@ if "google.colab" in sys.modules and not os.path.exists(DATA_DIR):
 import whale_utils  # noqa: F401  (quiets TensorFlow's log before it loads)
 from IPython.display import Markdown
 
-from whale_utils import data, metrics, models, narrate, plots, report, training
+from whale_utils import data, metrics, models, narrate, params, plots, report, training
 
 report.print_versions()
+PARAMS = params.check(globals())
 training.set_seed(SEED)
 
 # %% [markdown]
@@ -114,8 +115,7 @@ Markdown(narrate.what_this_run_shows(result, train_accuracy=train_accuracy,
 # %%
 saved = report.save_metrics(OUTPUT_DIR, "02_dropout", result, history,
                             compared_with="01_overfit_baseline",
-                            params=dict(N_ROWS=N_ROWS, IMG_SIZE=IMG_SIZE, EPOCHS=EPOCHS,
-                                        SPLIT=SPLIT, SEED=SEED, DATA=whales.source),
+                            params={**PARAMS, **whales.used_params()},
                             extra={"parameters": models.count_params(model)})
 print(f"metrics written to {saved}")
 

@@ -118,23 +118,26 @@ def run(name: str, notebooks: list[str] | None = None, jobs: int = 1,
     profile = load_profile(name)
     if split:
         profile = {**profile, "SPLIT": split, "OUTPUT_DIR": f"{profile['OUTPUT_DIR']}-{split}"}
+    chosen = select(notebooks)          # a wrong request fails before any data is made
     prepare_data(profile, name)
-    chosen = select(notebooks)
     out_dir = (NOTEBOOK_DIR / profile["OUTPUT_DIR"]).resolve()
     bars: queue.Queue[int] = queue.Queue()
     for line in range(max(1, jobs)):
         bars.put(line)
 
-    def one(notebook: str) -> float:
+    def one(notebook: str) -> tuple[float, str | None]:
         params = parameters(profile, notebook)
+        output = (NOTEBOOK_DIR / params["OUTPUT_DIR"]).resolve() / f"{notebook}.ipynb"
         bar = bars.get()
         start = time.perf_counter()
         try:
-            execute(notebook, params, (NOTEBOOK_DIR / params["OUTPUT_DIR"]).resolve()
-                    / f"{notebook}.ipynb", bar=bar)
+            execute(notebook, params, output, bar=bar)
+            failure = None
+        except Exception as err:  # noqa: BLE001 - one notebook's failure must not stop the rest
+            failure = describe_failure(err, output)
         finally:
             bars.put(bar)
-        return time.perf_counter() - start
+        return time.perf_counter() - start, failure
 
     archived = archive_previous(out_dir, chosen)
     if archived:
@@ -142,18 +145,37 @@ def run(name: str, notebooks: list[str] | None = None, jobs: int = 1,
     print(f"running {len(chosen)} notebook(s), profile {name!r}, {jobs} at a time -> {out_dir}")
     start = time.perf_counter()
     with contextlib.chdir(NOTEBOOK_DIR), ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        times = dict(zip(chosen, pool.map(one, chosen)))
+        results = dict(zip(chosen, pool.map(one, chosen)))
     print()
-    for notebook, seconds in times.items():
-        print(f"{notebook:30} {seconds:6.1f} s")
+    for notebook, (seconds, failure) in results.items():
+        print(f"{notebook:30} {seconds:6.1f} s" + ("  FAILED" if failure else ""))
     print(f"{'wall time':30} {time.perf_counter() - start:6.1f} s")
+    failures = {nb: failure for nb, (_, failure) in results.items() if failure}
+    if failures:
+        for notebook, failure in failures.items():
+            print(f"FAILED {notebook}: {failure}", file=sys.stderr)
+        raise SystemExit(f"error: {len(failures)} of {len(chosen)} notebook(s) failed; the "
+                         "others ran to the end (see above)")
     return out_dir
+
+
+def describe_failure(err: Exception, output: Path) -> str:
+    """Which cell failed and why, and where its partial executed notebook is."""
+    from papermill.exceptions import PapermillExecutionError
+
+    if isinstance(err, PapermillExecutionError):
+        where = f"cell {err.cell_index} (execution count {err.exec_count}), {err.ename}: {err.evalue}"
+    else:
+        where = f"{type(err).__name__}: {err}"
+    partial = f"; partial executed notebook: {output}" if output.exists() else ""
+    return where + partial
 
 
 def archive_previous(out_dir: Path, notebooks: list[str]) -> Path | None:
     """Move earlier executed notebooks and metrics of ``notebooks`` to ``outputs/archive/``."""
     earlier = [path for nb in notebooks for path in
-               (out_dir / f"{nb}.ipynb", out_dir / "metrics" / f"{nb}.json") if path.exists()]
+               (out_dir / f"{nb}.ipynb", out_dir / "metrics" / f"{nb}.json",
+                out_dir / "metrics" / f"{nb}.rows.csv") if path.exists()]
     if not earlier:
         return None
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(max(p.stat().st_mtime for p in earlier)))

@@ -324,22 +324,31 @@ def generate(out: str | Path, images: int = 2000, seed: int = 0, size: float = 0
     options = {"images": int(images), "seed": int(seed), "size": float(size),
                "version": GENERATOR_VERSION}
     marker = out / MARKER
-    if out.exists() and any(out.iterdir()):
-        if not marker.exists():
-            raise FileExistsError(
-                f"{out} is not empty and has no {MARKER} marker, so it is not a synthetic "
-                "set made by whale_utils; choose another --out folder (nothing was written)")
-        if json.loads(marker.read_text()) == options and not force:
-            return out
+    if out.exists() and not out.is_dir():
+        raise FileExistsError(f"{out} is a file, not a folder; give --out a folder to write "
+                              "train/ and train.csv into (nothing was written)")
+    written = _files_written(out)
+    if written is not None and not force and _options_of(marker) == options:
+        return out
+    foreign = sorted(str(path) for path in out.rglob("*") if path.is_file()
+                     and path.relative_to(out).as_posix() not in (written or set()))
+    if foreign:
+        what = (f"has no {MARKER} marker, so it is not a synthetic set made by whale_utils"
+                if written is None else "holds files this generator did not write")
+        raise FileExistsError(
+            f"{out} {what}: {foreign[0]}" + (f" and {len(foreign) - 1} more" if len(foreign) > 1
+                                             else "")
+            + ". Move them away or choose another --out folder (nothing was changed)")
     rng = np.random.default_rng([seed, 0])
     labels = plan_labels(images, rng)
     names = [f"{h}.jpg" for h in _unique_hex(rng, images, 9)]
     train = out / "train"
-    if train.exists():
-        for old in train.glob("*.jpg"):
-            old.unlink()
+    for old in sorted(written or ()):
+        if old not in (MARKER, "train.csv"):
+            (out / old).unlink(missing_ok=True)
     train.mkdir(parents=True, exist_ok=True)
-    marker.write_text(json.dumps({**options, "complete": False}))
+    files = [f"train/{name}" for name in names]
+    marker.write_text(json.dumps({**options, "complete": False, "files": files}))
     keys = {label: key for key, label in enumerate(dict.fromkeys(
         label for label in labels if label != NEW_WHALE))}
     photos = [(index, name, keys.get(label)) for index, (name, label)
@@ -355,8 +364,36 @@ def generate(out: str | Path, images: int = 2000, seed: int = 0, size: float = 0
     rows = sorted(zip(names, labels))
     (out / "train.csv").write_text(
         "Image,Id\n" + "".join(f"{name},{label}\n" for name, label in rows))
-    marker.write_text(json.dumps(options))
+    marker.write_text(json.dumps({**options, "files": files}))
     return out
+
+
+def _files_written(out: Path) -> set[str] | None:
+    """The files (relative paths) an earlier run of ``generate`` wrote to ``out``: those
+    its marker lists, with the marker and train.csv; ``None`` when ``out`` has no marker
+    (an empty or missing folder gives the empty set)."""
+    marker = out / MARKER
+    if not marker.is_file():
+        return None if out.is_dir() and any(out.iterdir()) else set()
+    try:
+        files = json.loads(marker.read_text()).get("files")
+    except (json.JSONDecodeError, AttributeError):
+        files = None
+    if files is None and (out / "train.csv").is_file():   # marker of an older version
+        files = [f"train/{line.split(',')[0]}" for line in
+                 (out / "train.csv").read_text().splitlines()[1:] if line]
+    return {*(files or ()), MARKER, "train.csv"}
+
+
+def _options_of(marker: Path) -> dict | None:
+    """The options a finished set was made with (``None`` if unfinished or unreadable)."""
+    try:
+        recorded = json.loads(marker.read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+    if not isinstance(recorded, dict) or recorded.get("complete") is False:
+        return None
+    return {k: v for k, v in recorded.items() if k != "files"}
 
 
 def _render(train: Path, seed: int, size: float, photos) -> None:
