@@ -16,9 +16,9 @@
 # %% [markdown]
 # # 02 · Dropout against overfitting
 #
-# Notebook 01 is built to memorise its training photos. The usual first cure is dropout: during
-# training, a random share of a layer's outputs is set to zero, so the network cannot
-# lean on any single unit. The student added `Dropout(0.3)` before and after the final
+# Notebook 01 is built to memorise its training photos. The usual first cure is
+# dropout: during training, a random share of a layer's outputs is set to zero, so the
+# network cannot lean on any single unit. The student added `Dropout(0.3)` before and after the final
 # 256-unit dense block, and switched `ReduceLROnPlateau` to watch the *validation*
 # loss, which is the right signal. Does the gap close, and does validation accuracy
 # rise above the constant guess?

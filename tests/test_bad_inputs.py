@@ -323,3 +323,29 @@ def test_a_failing_notebook_does_not_stop_the_others(tmp_path, monkeypatch, caps
     assert [json.loads(p.read_text()) for p in archived] == [{"earlier": "run"}]
     assert listing(series.NOTEBOOK_DIR) == sources         # sources never written
 
+
+
+# --------------------------------------------------------------------------- still working
+@pytest.mark.parametrize("kind", ["cmyk", "grey16", "huge", "tiny", "grey"])
+def test_unusual_but_good_photos_still_load(tmp_path, kind):
+    """Photo formats the real data and users bring keep decoding to the right picture."""
+    from PIL import Image
+
+    (tmp_path / "train").mkdir()
+    path = tmp_path / "train" / ("p.png" if kind == "grey16" else "p.jpg")
+    colour = (200, 60, 20)
+    if kind == "cmyk":
+        Image.new("RGB", (120, 90), colour).convert("CMYK").save(path, quality=95)
+    elif kind == "grey16":
+        Image.fromarray(np.full((70, 90), 40000, dtype=np.uint16)).save(path)
+        colour = (155, 155, 155)                            # 40000 / 65535 * 255
+    elif kind == "huge":
+        Image.new("RGB", (4200, 2800), colour).save(path, quality=90)
+    elif kind == "tiny":
+        Image.new("RGB", (9, 7), colour).save(path, quality=95)
+    else:
+        Image.new("L", (300, 100), 120).save(path)
+        colour = (120, 120, 120)
+    image = data.load_images(tmp_path, [path.name], 32, cache_dir=None)[0]
+    assert image.shape == (32, 32, 3) and image.dtype == np.uint8
+    assert np.abs(image[16, 16].astype(int) - colour).max() <= 6, image[16, 16]

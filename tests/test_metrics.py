@@ -124,3 +124,11 @@ def test_pixel_neighbour_ranks_new_whale_then_nearest_photos():
     result = metrics.evaluate(scores, np.array([2, 3]), y_train, 0, neighbour_scores=scores)
     assert result["pixel_neighbour"]["map5"] == pytest.approx(0.5)
     assert "pixel neighbour" in metrics.format_results(result)
+
+
+def test_summaries_from_rows_equal_the_direct_scores():
+    rng = np.random.default_rng(6)
+    scores, y = rng.random((300, 11)), rng.integers(0, 11, 300)
+    mask = y % 3 == 0
+    assert metrics.summarise(metrics.per_row(y, scores)) == metrics.score(y, scores)
+    assert metrics.summarise(metrics.per_row(y, scores), mask) == metrics.score(y[mask], scores[mask])

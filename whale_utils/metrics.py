@@ -89,6 +89,15 @@ def per_row(y_true, scores) -> dict[str, np.ndarray]:
     return {"ap5": ap5, "hit": hits[:, 0].astype(float)}
 
 
+def summarise(rows: dict, mask=None) -> dict[str, float]:
+    """Accuracy, top-5 accuracy and MAP@5 from per-row results (``per_row``), the same
+    numbers ``score`` gives (AP@5 > 0 exactly when the true Id is in the top five)."""
+    pick = slice(None) if mask is None else np.asarray(mask)
+    ap5, hit = rows["ap5"][pick], rows["hit"][pick]
+    return {"accuracy": float(np.mean(hit)), "top5": float(np.mean(ap5 > 0)),
+            "map5": float(np.mean(ap5))}
+
+
 def paired_bootstrap(a, b, resamples: int = RESAMPLES, confidence: float = CONFIDENCE,
                      seed: int = 0) -> dict[str, float]:
     """Mean of ``a - b`` over paired rows and its bootstrap percentile interval.
@@ -127,22 +136,14 @@ def evaluate(scores, y_val, y_train, new_whale: int, neighbour_scores=None) -> d
     baseline = majority_scores(y_train, len(y_val), scores.shape[1], new_whale)
     known = y_val != new_whale
     rows = {"model": per_row(y_val, scores), "baseline": per_row(y_val, baseline)}
-    result = {
-        "rows": int(len(y_val)),
-        "model": score(y_val, scores),
-        "baseline": score(y_val, baseline),
-        "ceiling": ceiling(y_train, y_val),
-        "known_rows": int(known.sum()),
-    }
-    if known.any():
-        result["model_known"] = score(y_val[known], scores[known])
-        result["baseline_known"] = score(y_val[known], baseline[known])
     if neighbour_scores is not None:
-        neighbour_scores = np.asarray(neighbour_scores)
-        rows["pixel_neighbour"] = per_row(y_val, neighbour_scores)
-        result["pixel_neighbour"] = score(y_val, neighbour_scores)
+        rows["pixel_neighbour"] = per_row(y_val, np.asarray(neighbour_scores))
+    result = {"rows": int(len(y_val)), "ceiling": ceiling(y_train, y_val),
+              "known_rows": int(known.sum())}
+    for name, r in rows.items():
+        result[name] = summarise(r)
         if known.any():
-            result["pixel_neighbour_known"] = score(y_val[known], neighbour_scores[known])
+            result[f"{name}_known"] = summarise(r, known)
     result["comparisons"] = {name: compare_rows(rows["model"], rows[name])
                              for name in rows if name != "model"}
     if known.any():

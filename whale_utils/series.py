@@ -190,8 +190,9 @@ def archive_previous(out_dir: Path, notebooks: list[str]) -> Path | None:
 def golden(notebooks: list[str] | None = None) -> None:
     """Re-execute the golden notebooks of ``tests/golden/`` with the smoke profile."""
     profile = load_profile("smoke")
+    chosen = select(notebooks)
     prepare_data(profile, "smoke")
-    for notebook in select(notebooks):
+    for notebook in chosen:
         params = parameters(profile, notebook)
         # The golden copies live two folders below the root, the sources one.
         params = {k: (f"../{v}" if k in ("DATA_DIR", "OUTPUT_DIR") else v)
@@ -221,7 +222,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="override the profile's SPLIT (outputs go to outputs/PROFILE-SPLIT)")
     args = parser.parse_args(argv)
     if args.command == "run":
-        run(args.profile, args.nb, args.jobs, args.split)
+        try:
+            run(args.profile, args.nb, args.jobs, args.split)
+        except KeyboardInterrupt:
+            print("\ninterrupted: the sources, the data and earlier outputs (moved to "
+                  "outputs/archive/) are intact; the notebooks that were running left partial "
+                  "executed copies in outputs/", file=sys.stderr)
+            return 130
     elif args.command == "data":
         profile = load_profile(args.profile)
         prepare_data(profile, args.profile)
