@@ -162,7 +162,7 @@ def photo_orientations(paths) -> tuple[np.ndarray, dict[int, str]]:
                 value = photo.getexif().get(EXIF_ORIENTATION, 1)
         except Exception as err:  # noqa: BLE001 - PIL raises several types for bad files
             unreadable[i] = ("empty file (0 bytes)" if os.path.getsize(path) == 0 else
-                             f"not an image PIL or TensorFlow can read ({type(err).__name__})")
+                             f"not a readable image ({type(err).__name__}: {err})")
             continue
         orientations[i] = value if isinstance(value, int) and 1 <= value <= 8 else 1
     return orientations, unreadable

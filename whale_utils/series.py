@@ -145,7 +145,11 @@ def run(name: str, notebooks: list[str] | None = None, jobs: int = 1,
     print(f"running {len(chosen)} notebook(s), profile {name!r}, {jobs} at a time -> {out_dir}")
     start = time.perf_counter()
     with contextlib.chdir(NOTEBOOK_DIR), ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        results = dict(zip(chosen, pool.map(one, chosen)))
+        try:
+            results = dict(zip(chosen, pool.map(one, chosen)))
+        except KeyboardInterrupt:
+            pool.shutdown(wait=True, cancel_futures=True)   # no further notebook starts
+            raise
     print()
     for notebook, (seconds, failure) in results.items():
         print(f"{notebook:30} {seconds:6.1f} s" + ("  FAILED" if failure else ""))
@@ -225,9 +229,9 @@ def main(argv: list[str] | None = None) -> int:
         try:
             run(args.profile, args.nb, args.jobs, args.split)
         except KeyboardInterrupt:
-            print("\ninterrupted: the sources, the data and earlier outputs (moved to "
-                  "outputs/archive/) are intact; the notebooks that were running left partial "
-                  "executed copies in outputs/", file=sys.stderr)
+            print("\ninterrupted: no further notebook was started; the sources, the data and "
+                  "earlier outputs (moved to outputs/archive/) are intact; the executed copies "
+                  "of the notebooks that were running are in outputs/", file=sys.stderr)
             return 130
     elif args.command == "data":
         profile = load_profile(args.profile)
