@@ -33,7 +33,7 @@ env: $(STAMP) ## create or update the virtual environment (.venv)
 data: $(STAMP) ## generate the synthetic data of PROFILE (data/synthetic/PROFILE)
 	$(PY) -m whale_utils.series data --profile $(PROFILE)
 
-run-all: $(STAMP) ## execute all seven notebooks of PROFILE into outputs/PROFILE/
+run-all: $(STAMP) ## execute every notebook of PROFILE into outputs/PROFILE/
 	$(PY) -m whale_utils.series run --profile $(PROFILE) --jobs $(JOBS) $(if $(SPLIT),--split $(SPLIT))
 
 run: $(STAMP) ## execute one notebook: make run NB=03 [PROFILE=...]
@@ -66,7 +66,7 @@ golden: $(STAMP) ## re-execute the golden notebooks (tests/golden/) with the smo
 	$(PY) -m whale_utils.series golden $(if $(NB),--nb $(NB))
 
 sync: $(STAMP) ## pair every notebooks/NN_name.py with its .ipynb (jupytext)
-	$(VENV)/bin/jupytext --sync notebooks/[0-9][0-9]_*.py
+	$(VENV)/bin/jupytext --set-kernel python3 --sync notebooks/[0-9][0-9]_*.py
 
 lock: $(STAMP) ## re-pin requirements.lock and environment.yml from the environment
 	{ echo "# Exact versions of every dependency (pip freeze). Edit pyproject.toml, then regenerate:"; \

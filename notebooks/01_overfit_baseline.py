@@ -2,7 +2,7 @@
 # jupyter:
 #   jupytext:
 #     cell_metadata_filter: tags,-all
-#     notebook_metadata_filter: kernelspec,-jupytext.text_representation.jupytext_version
+#     notebook_metadata_filter: kernelspec,whale,-jupytext.text_representation.jupytext_version
 #     text_representation:
 #       extension: .py
 #       format_name: percent
@@ -11,6 +11,10 @@
 #     display_name: Python 3 (ipykernel)
 #     language: python
 #     name: python3
+#   whale:
+#     builds_on: null
+#     changes: a small CNN, no regularisation
+#     model: CNN
 # ---
 
 # %% [markdown]
@@ -41,7 +45,7 @@ VERBOSE = 2
 # ## Setup
 #
 # All the work is done by small named functions of `whale_utils`, the package shared
-# by the seven notebooks; the notebook shows and explains. Importing it first quiets
+# by every notebook of the series; the notebook shows and explains. Importing it first quiets
 # TensorFlow's start-up log. `params.check` checks every value of the parameters cell
 # (type, range, a folder it can write to) before any work starts, and keeps them for
 # the metrics record. `set_seed` seeds Python, NumPy, Keras and TensorFlow and makes

@@ -2,7 +2,7 @@
 # jupyter:
 #   jupytext:
 #     cell_metadata_filter: tags,-all
-#     notebook_metadata_filter: kernelspec,-jupytext.text_representation.jupytext_version
+#     notebook_metadata_filter: kernelspec,whale,-jupytext.text_representation.jupytext_version
 #     text_representation:
 #       extension: .py
 #       format_name: percent
@@ -11,6 +11,10 @@
 #     display_name: Python 3 (ipykernel)
 #     language: python
 #     name: python3
+#   whale:
+#     builds_on: 01_overfit_baseline
+#     changes: '`Dropout(0.3)` around the dense block'
+#     model: CNN + dropout
 # ---
 
 # %% [markdown]
@@ -114,7 +118,6 @@ Markdown(narrate.what_this_run_shows(result, train_accuracy=train_accuracy,
 
 # %%
 saved = report.save_metrics(OUTPUT_DIR, "02_dropout", result, history,
-                            compared_with="01_overfit_baseline",
                             params={**PARAMS, **whales.used_params()},
                             extra={"parameters": models.count_params(model)})
 print(f"metrics written to {saved}")

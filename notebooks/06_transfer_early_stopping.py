@@ -2,7 +2,7 @@
 # jupyter:
 #   jupytext:
 #     cell_metadata_filter: tags,-all
-#     notebook_metadata_filter: kernelspec,-jupytext.text_representation.jupytext_version
+#     notebook_metadata_filter: kernelspec,whale,-jupytext.text_representation.jupytext_version
 #     text_representation:
 #       extension: .py
 #       format_name: percent
@@ -11,6 +11,10 @@
 #     display_name: Python 3 (ipykernel)
 #     language: python
 #     name: python3
+#   whale:
+#     builds_on: 04_transfer_learning
+#     changes: 04 + `EarlyStopping(min_delta=0.5)`
+#     model: ResNet50V2 + early stopping
 # ---
 
 # %% [markdown]
@@ -138,7 +142,6 @@ Markdown(narrate.what_this_run_shows(result, train_accuracy=train_accuracy,
 
 # %%
 saved = report.save_metrics(OUTPUT_DIR, "06_transfer_early_stopping", result, history,
-                            compared_with="04_transfer_learning",
                             params={**PARAMS, **whales.used_params(),
                                     "BACKBONE_WEIGHTS": weights.source},
                             extra={"parameters": models.count_params(model)})

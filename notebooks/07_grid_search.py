@@ -2,7 +2,7 @@
 # jupyter:
 #   jupytext:
 #     cell_metadata_filter: tags,-all
-#     notebook_metadata_filter: kernelspec,-jupytext.text_representation.jupytext_version
+#     notebook_metadata_filter: kernelspec,whale,-jupytext.text_representation.jupytext_version
 #     text_representation:
 #       extension: .py
 #       format_name: percent
@@ -11,6 +11,10 @@
 #     display_name: Python 3 (ipykernel)
 #     language: python
 #     name: python3
+#   whale:
+#     builds_on: 04_transfer_learning
+#     changes: scikeras + `GridSearchCV` over 4 optimizers
+#     model: ResNet50V2, grid-searched optimizer
 # ---
 
 # %% [markdown]
@@ -163,7 +167,6 @@ Markdown(narrate.what_this_run_shows(result, train_accuracy=train_accuracy,
 
 # %%
 saved = report.save_metrics(OUTPUT_DIR, "07_grid_search", result, history,
-                            compared_with="04_transfer_learning",
                             params={**PARAMS, **whales.used_params(),
                                     "BACKBONE_WEIGHTS": weights.source},
                             extra={"parameters": models.count_params(model),

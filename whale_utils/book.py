@@ -15,16 +15,15 @@ import shutil
 import sys
 from pathlib import Path
 
-from whale_utils import report
-from whale_utils.series import NOTEBOOKS
+from whale_utils import registry, report
 
 REPOSITORY = "whale-notebooks/whale-notebooks"
 COLAB = "https://colab.research.google.com/github/{repo}/blob/main/notebooks/{notebook}.ipynb"
 
 STORY = """
 <p>A student project on the Kaggle <em>Humpback Whale Identification</em> competition
-(2019) trained seven models in turn on the first rows of <code>train.csv</code> and
-compared them by validation accuracy. This book retells it, one notebook per step, and
+(2019) trained a series of models in turn on the first rows of <code>train.csv</code>
+and compared them by validation accuracy. This book retells it, one notebook per step, and
 scores every model the same honest way: on the same validation rows, by accuracy,
 top-5 accuracy and MAP@5 (the competition's metric), next to the all-<code>new_whale</code>
 baseline and the ceiling (the share of validation rows whose whale appears in training
@@ -90,7 +89,7 @@ def index_page(output_dir: Path, pages: list[Path], has_report: bool) -> str:
     parts.append("<h2>The notebooks</h2><ol>")
     for page in pages:
         colab = COLAB.format(repo=REPOSITORY, notebook=page.stem)
-        title = report.MODEL_NAMES.get(page.stem, page.stem)
+        title = registry.describe(page.stem)["title"] or page.stem
         parts.append(f"<li><a href='{page.name}'>{page.stem}</a>: {html.escape(title)} "
                      f"(<a href='{colab}'>open in Colab</a>)</li>")
     parts.append("</ol></body></html>")
@@ -100,7 +99,7 @@ def index_page(output_dir: Path, pages: list[Path], has_report: bool) -> str:
 def build_book(output_dir: str | Path) -> Path:
     """Render ``output_dir``'s executed notebooks and report into ``output_dir/html/``."""
     output_dir = Path(output_dir)
-    executed = [output_dir / f"{nb}.ipynb" for nb in NOTEBOOKS
+    executed = [output_dir / f"{nb}.ipynb" for nb in registry.notebooks()
                 if (output_dir / f"{nb}.ipynb").exists()]
     if not executed:
         raise FileNotFoundError(f"no executed notebooks in {output_dir}: run `make run-all` first")

@@ -1,4 +1,4 @@
-"""The student's seven models: a small CNN and a frozen ResNet50V2 with a dense head.
+"""The student's models: a small CNN and a frozen ResNet50V2 with a dense head.
 
 Every model takes uint8 images and rescales them itself: the CNN divides by 255,
 ResNet50V2 gets its own ``preprocess_input`` (scaling to [-1, 1]) as its first layer.

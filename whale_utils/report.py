@@ -9,7 +9,7 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
-from whale_utils import metrics, narrate
+from whale_utils import metrics, narrate, registry
 
 LIBRARIES = ("tensorflow-cpu", "tensorflow", "keras", "scikeras", "scikit-learn",
              "numpy", "pandas", "pillow")
@@ -36,17 +36,21 @@ def save_metrics(output_dir: str | Path, notebook: str, result: dict, history=No
     """Write ``OUTPUT_DIR/metrics/<notebook>.json`` for the cross-model report, and the
     per-row validation results (AP@5, top-1 hit) beside it as ``<notebook>.rows.csv``.
 
-    ``seconds`` is the training time when ``history`` does not carry it;
-    ``compared_with`` names the notebook this step builds on (the report compares them).
+    ``seconds`` is the training time when ``history`` does not carry it. The notebook's
+    title, model and the step it builds on (``compared_with``, which the report compares
+    it with) come from its front matter (``registry``) unless given.
     """
     import pandas as pd
 
     logs = getattr(history, "history", history) or {}
     evaluation = {k: v for k, v in result.items() if k != "per_row"}
+    about = registry.describe(notebook)
     record = {
         "notebook": notebook,
+        "title": about["title"],
+        "model": about["model"],
         "params": params or {},
-        "compared_with": compared_with,
+        "compared_with": compared_with or about["builds_on"],
         "epochs_run": len(logs.get("loss", [])),
         "train_accuracy": metrics.last_epoch(logs, "accuracy"),
         "evaluation": evaluation,
@@ -71,17 +75,6 @@ def rows_path(metrics_path: Path) -> Path:
 
 
 # --------------------------------------------------------------------------- report
-MODEL_NAMES = {
-    "01_overfit_baseline": "CNN",
-    "02_dropout": "CNN + dropout",
-    "03_dropout_datagen": "CNN + dropout + data generation",
-    "04_transfer_learning": "ResNet50V2 (frozen) + head",
-    "05_transfer_datagen": "ResNet50V2 + data generation",
-    "06_transfer_early_stopping": "ResNet50V2 + early stopping",
-    "07_grid_search": "ResNet50V2, grid-searched optimizer",
-}
-
-
 def load_metrics(output_dir: str | Path) -> list[dict]:
     """Every ``metrics/*.json`` of one profile's outputs, in notebook order; each record's
     per-row validation results, when saved, under ``"rows"`` (a DataFrame)."""
@@ -98,6 +91,11 @@ def load_metrics(output_dir: str | Path) -> list[dict]:
             record["rows"] = pd.read_csv(rows_path(path))
         records.append(record)
     return records
+
+
+def model_name(record: dict) -> str:
+    """The model a metrics record names, else its notebook's front matter's."""
+    return record.get("model") or registry.model_name(record["notebook"])
 
 
 def paired(a: dict, b: dict, column_a: str = "model", column_b: str = "model",
@@ -135,7 +133,7 @@ def results_table(records: list[dict]):
         low, high = map5_interval(r)
         rows.append({
             "notebook": r["notebook"][:2],
-            "model": MODEL_NAMES.get(r["notebook"], r["notebook"]),
+            "model": model_name(r),
             "split": r["params"].get("SPLIT"),
             "backbone_weights": r["params"].get("BACKBONE_WEIGHTS"),
             "epochs": r["epochs_run"],
@@ -179,7 +177,7 @@ def best_model_sentence(records: list[dict]) -> str:
     ranked = sorted(records, key=lambda r: r["evaluation"]["model"]["map5"], reverse=True)
     best = ranked[0]
     ev = best["evaluation"]
-    name = f"{best['notebook'][:2]} {MODEL_NAMES.get(best['notebook'], best['notebook'])}"
+    name = f"{best['notebook'][:2]} {model_name(best)}"
     text = f"Highest MAP@5: {name} with {ev['model']['map5']:.3f}"
     vs_base = ev.get("comparisons", {}).get("baseline", {}).get("map5")
     if vs_base:

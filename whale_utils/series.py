@@ -1,4 +1,4 @@
-"""The seven notebooks as a series: profiles, data preparation and papermill runs.
+"""The notebooks as a series: profiles, data preparation and papermill runs.
 
     python -m whale_utils.series run --profile smoke [--nb 03]
     python -m whale_utils.series data --profile default
@@ -20,19 +20,13 @@ from pathlib import Path
 
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
-NOTEBOOK_DIR = ROOT / "notebooks"
+from whale_utils import registry
+
+ROOT = registry.ROOT
+NOTEBOOK_DIR = registry.NOTEBOOK_DIR
 PROFILE_DIR = NOTEBOOK_DIR / "params"
 GOLDEN_DIR = ROOT / "tests" / "golden"
-NOTEBOOKS = (
-    "01_overfit_baseline",
-    "02_dropout",
-    "03_dropout_datagen",
-    "04_transfer_learning",
-    "05_transfer_datagen",
-    "06_transfer_early_stopping",
-    "07_grid_search",
-)
+NOTEBOOKS = tuple(registry.notebooks())
 
 
 def profiles() -> list[str]:
@@ -55,7 +49,7 @@ def select(names: list[str] | None) -> list[str]:
     for name in names:
         match = [nb for nb in NOTEBOOKS if nb == name or nb.split("_")[0] == name.zfill(2)]
         if not match:
-            raise SystemExit(f"error: no notebook {name!r}; choose a number 01-07 or one of "
+            raise SystemExit(f"error: no notebook {name!r}; choose a number or a name of "
                              f"{', '.join(NOTEBOOKS)}")
         chosen += match
     return chosen
