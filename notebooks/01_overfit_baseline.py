@@ -68,9 +68,9 @@ if "google.colab" in sys.modules and not os.path.exists(DATA_DIR):
 import whale_utils  # noqa: F401  (quiets TensorFlow's log before it loads)
 from IPython.display import Markdown
 
-from whale_utils import data, metrics, models, narrate, params, plots, report, training
+from whale_utils import data, metrics, models, narrate, params, plots, record, training
 
-report.print_versions()
+record.print_versions()
 PARAMS = params.check(globals())
 training.set_seed(SEED)
 
@@ -86,7 +86,8 @@ training.set_seed(SEED)
 # in training.
 
 # %% tags=["nbval-check-output"]
-whales = data.load_dataset(DATA_DIR, N_ROWS, IMG_SIZE, VALIDATION_SPLIT, SPLIT, SEED)
+whales = data.load_dataset(DATA_DIR, n_rows=N_ROWS, img_size=IMG_SIZE,
+                           validation_split=VALIDATION_SPLIT, split=SPLIT, seed=SEED)
 print(whales.describe())
 
 # %%
@@ -109,8 +110,10 @@ models.print_summary(model)
 # ## Train
 
 # %%
-history = training.fit(model, (whales.x_train, whales.y_train), (whales.x_val, whales.y_val),
-                       EPOCHS, BATCH_SIZE, [training.reduce_lr("loss")], VERBOSE)
+history = training.fit(model, train=(whales.x_train, whales.y_train),
+                       validation=(whales.x_val, whales.y_val), epochs=EPOCHS,
+                       batch_size=BATCH_SIZE, callbacks=[training.reduce_lr("loss")],
+                       verbose=VERBOSE)
 
 # %% [markdown]
 # ## Evaluate
@@ -124,10 +127,7 @@ history = training.fit(model, (whales.x_train, whales.y_train), (whales.x_val, w
 # raw pixels. A network that learned anything about flukes should beat it.
 
 # %%
-neighbours = metrics.pixel_neighbour_scores(whales.x_train, whales.y_train, whales.x_val,
-                                            whales.new_whale_label, whales.n_classes)
-result = metrics.evaluate(training.predict(model, whales.x_val), whales.y_val,
-                          whales.y_train, whales.new_whale_label, neighbours)
+result = metrics.evaluate(training.predict(model, whales.x_val), whales)
 print(metrics.format_results(result))
 
 # %%
@@ -148,7 +148,7 @@ Markdown(narrate.what_this_run_shows(result, train_accuracy=train_accuracy,
                                      notebook="01_overfit_baseline"))
 
 # %%
-saved = report.save_metrics(OUTPUT_DIR, "01_overfit_baseline", result, history,
+saved = record.save_metrics(OUTPUT_DIR, "01_overfit_baseline", result, history,
                             params={**PARAMS, **whales.used_params()},
                             extra={"parameters": models.count_params(model)})
 print(f"metrics written to {saved}")

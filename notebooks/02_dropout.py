@@ -22,9 +22,9 @@
 #
 # Notebook 01 is built to memorise its training photos. The usual first cure is
 # dropout: during training, a random share of a layer's outputs is set to zero, so the
-# network cannot lean on any single unit. The student added `Dropout(0.3)` before and after the final
-# 256-unit dense block, and switched `ReduceLROnPlateau` to watch the *validation*
-# loss, which is the right signal. Does the gap close, and does validation accuracy
+# network cannot lean on any single unit. The student added `Dropout(0.3)` before
+# and after the final 256-unit dense block, and switched `ReduceLROnPlateau` to watch
+# the *validation* loss, which is the right signal. Does the gap close, and does validation accuracy
 # rise above the constant guess?
 
 # %% tags=["parameters"]
@@ -58,9 +58,9 @@ if "google.colab" in sys.modules and not os.path.exists(DATA_DIR):
 import whale_utils  # noqa: F401  (quiets TensorFlow's log before it loads)
 from IPython.display import Markdown
 
-from whale_utils import data, metrics, models, narrate, params, plots, report, training
+from whale_utils import data, metrics, models, narrate, params, plots, record, training
 
-report.print_versions()
+record.print_versions()
 PARAMS = params.check(globals())
 training.set_seed(SEED)
 
@@ -70,7 +70,8 @@ training.set_seed(SEED)
 # The same rows, images and split as in notebook 01.
 
 # %% tags=["nbval-check-output"]
-whales = data.load_dataset(DATA_DIR, N_ROWS, IMG_SIZE, VALIDATION_SPLIT, SPLIT, SEED)
+whales = data.load_dataset(DATA_DIR, n_rows=N_ROWS, img_size=IMG_SIZE,
+                           validation_split=VALIDATION_SPLIT, split=SPLIT, seed=SEED)
 print(whales.describe())
 
 # %% [markdown]
@@ -87,17 +88,16 @@ models.print_summary(model)
 # ## Train
 
 # %%
-history = training.fit(model, (whales.x_train, whales.y_train), (whales.x_val, whales.y_val),
-                       EPOCHS, BATCH_SIZE, [training.reduce_lr("val_loss")], VERBOSE)
+history = training.fit(model, train=(whales.x_train, whales.y_train),
+                       validation=(whales.x_val, whales.y_val), epochs=EPOCHS,
+                       batch_size=BATCH_SIZE, callbacks=[training.reduce_lr("val_loss")],
+                       verbose=VERBOSE)
 
 # %% [markdown]
 # ## Evaluate
 
 # %%
-neighbours = metrics.pixel_neighbour_scores(whales.x_train, whales.y_train, whales.x_val,
-                                            whales.new_whale_label, whales.n_classes)
-result = metrics.evaluate(training.predict(model, whales.x_val), whales.y_val,
-                          whales.y_train, whales.new_whale_label, neighbours)
+result = metrics.evaluate(training.predict(model, whales.x_val), whales)
 print(metrics.format_results(result))
 
 # %%
@@ -117,7 +117,7 @@ Markdown(narrate.what_this_run_shows(result, train_accuracy=train_accuracy,
                                      notebook="02_dropout"))
 
 # %%
-saved = report.save_metrics(OUTPUT_DIR, "02_dropout", result, history,
+saved = record.save_metrics(OUTPUT_DIR, "02_dropout", result, history,
                             params={**PARAMS, **whales.used_params()},
                             extra={"parameters": models.count_params(model)})
 print(f"metrics written to {saved}")

@@ -59,9 +59,10 @@ if "google.colab" in sys.modules and not os.path.exists(DATA_DIR):
 import whale_utils  # noqa: F401  (quiets TensorFlow's log before it loads)
 from IPython.display import Markdown
 
-from whale_utils import augment, data, metrics, models, narrate, params, plots, report, training
+from whale_utils import (augment, data, metrics, models, narrate, params, plots, record,
+                         training)
 
-report.print_versions()
+record.print_versions()
 PARAMS = params.check(globals())
 training.set_seed(SEED)
 
@@ -71,7 +72,8 @@ training.set_seed(SEED)
 # The same rows, images and split as in notebook 01.
 
 # %% tags=["nbval-check-output"]
-whales = data.load_dataset(DATA_DIR, N_ROWS, IMG_SIZE, VALIDATION_SPLIT, SPLIT, SEED)
+whales = data.load_dataset(DATA_DIR, n_rows=N_ROWS, img_size=IMG_SIZE,
+                           validation_split=VALIDATION_SPLIT, split=SPLIT, seed=SEED)
 print(whales.describe())
 
 # %% [markdown]
@@ -98,17 +100,15 @@ models.print_summary(model)
 # ## Train
 
 # %%
-history = training.fit(model, train_batches, (whales.x_val, whales.y_val),
-                       EPOCHS, None, [training.reduce_lr("val_loss")], VERBOSE)
+history = training.fit(model, train=train_batches, validation=(whales.x_val, whales.y_val),
+                       epochs=EPOCHS, callbacks=[training.reduce_lr("val_loss")],
+                       verbose=VERBOSE)
 
 # %% [markdown]
 # ## Evaluate
 
 # %%
-neighbours = metrics.pixel_neighbour_scores(whales.x_train, whales.y_train, whales.x_val,
-                                            whales.new_whale_label, whales.n_classes)
-result = metrics.evaluate(training.predict(model, whales.x_val), whales.y_val,
-                          whales.y_train, whales.new_whale_label, neighbours)
+result = metrics.evaluate(training.predict(model, whales.x_val), whales)
 print(metrics.format_results(result))
 
 # %%
@@ -128,7 +128,7 @@ Markdown(narrate.what_this_run_shows(result, train_accuracy=train_accuracy,
                                      notebook="03_dropout_datagen"))
 
 # %%
-saved = report.save_metrics(OUTPUT_DIR, "03_dropout_datagen", result, history,
+saved = record.save_metrics(OUTPUT_DIR, "03_dropout_datagen", result, history,
                             params={**PARAMS, **whales.used_params()},
                             extra={"parameters": models.count_params(model)})
 print(f"metrics written to {saved}")

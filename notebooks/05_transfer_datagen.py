@@ -58,9 +58,10 @@ if "google.colab" in sys.modules and not os.path.exists(DATA_DIR):
 import whale_utils  # noqa: F401  (quiets TensorFlow's log before it loads)
 from IPython.display import Markdown
 
-from whale_utils import augment, data, metrics, models, narrate, params, plots, report, training
+from whale_utils import (augment, data, metrics, models, narrate, params, plots, record,
+                         training)
 
-report.print_versions()
+record.print_versions()
 PARAMS = params.check(globals())
 training.set_seed(SEED)
 
@@ -70,7 +71,8 @@ training.set_seed(SEED)
 # The same rows, images and split as in notebook 01.
 
 # %% tags=["nbval-check-output"]
-whales = data.load_dataset(DATA_DIR, N_ROWS, IMG_SIZE, VALIDATION_SPLIT, SPLIT, SEED)
+whales = data.load_dataset(DATA_DIR, n_rows=N_ROWS, img_size=IMG_SIZE,
+                           validation_split=VALIDATION_SPLIT, split=SPLIT, seed=SEED)
 print(whales.describe())
 
 # %% [markdown]
@@ -105,17 +107,14 @@ f_val = models.backbone_features(backbone, whales.x_val)
 train_batches = augment.augmented_dataset(whales.x_train, whales.y_train, BATCH_SIZE, SEED)
 training.compile_model(model)
 validation = training.FeatureValidation(head, f_val, whales.y_val)
-history = training.fit(model, train_batches, None, EPOCHS, None,
-                       [validation, training.reduce_lr("val_loss")], VERBOSE)
+history = training.fit(model, train=train_batches, validation=None, epochs=EPOCHS,
+                       callbacks=[validation, training.reduce_lr("val_loss")], verbose=VERBOSE)
 
 # %% [markdown]
 # ## Evaluate
 
 # %%
-neighbours = metrics.pixel_neighbour_scores(whales.x_train, whales.y_train, whales.x_val,
-                                            whales.new_whale_label, whales.n_classes)
-result = metrics.evaluate(training.predict(head, f_val), whales.y_val, whales.y_train,
-                          whales.new_whale_label, neighbours)
+result = metrics.evaluate(training.predict(head, f_val), whales)
 print(metrics.format_results(result))
 
 # %%
@@ -136,7 +135,7 @@ Markdown(narrate.what_this_run_shows(result, train_accuracy=train_accuracy,
                                      backbone_weights=weights.source))
 
 # %%
-saved = report.save_metrics(OUTPUT_DIR, "05_transfer_datagen", result, history,
+saved = record.save_metrics(OUTPUT_DIR, "05_transfer_datagen", result, history,
                             params={**PARAMS, **whales.used_params(),
                                     "BACKBONE_WEIGHTS": weights.source},
                             extra={"parameters": models.count_params(model)})

@@ -57,9 +57,9 @@ if "google.colab" in sys.modules and not os.path.exists(DATA_DIR):
 import whale_utils  # noqa: F401  (quiets TensorFlow's log before it loads)
 from IPython.display import Markdown
 
-from whale_utils import data, metrics, models, narrate, params, plots, report, training
+from whale_utils import data, metrics, models, narrate, params, plots, record, training
 
-report.print_versions()
+record.print_versions()
 PARAMS = params.check(globals())
 training.set_seed(SEED)
 
@@ -69,7 +69,8 @@ training.set_seed(SEED)
 # The same rows, images and split as in notebook 01.
 
 # %% tags=["nbval-check-output"]
-whales = data.load_dataset(DATA_DIR, N_ROWS, IMG_SIZE, VALIDATION_SPLIT, SPLIT, SEED)
+whales = data.load_dataset(DATA_DIR, n_rows=N_ROWS, img_size=IMG_SIZE,
+                           validation_split=VALIDATION_SPLIT, split=SPLIT, seed=SEED)
 print(whales.describe())
 
 # %% [markdown]
@@ -108,19 +109,17 @@ print(f"features: {features.shape}, {features.dtype}")
 
 # %%
 training.compile_model(head)
-history = training.fit(head, (f_train, whales.y_train), (f_val, whales.y_val), EPOCHS,
-                       BATCH_SIZE, [training.reduce_lr("val_loss"), training.early_stopping()],
-                       VERBOSE)
+history = training.fit(head, train=(f_train, whales.y_train), validation=(f_val, whales.y_val),
+                       epochs=EPOCHS, batch_size=BATCH_SIZE,
+                       callbacks=[training.reduce_lr("val_loss"), training.early_stopping()],
+                       verbose=VERBOSE)
 print(f"stopped after {len(history.history['loss'])} of {EPOCHS} epochs")
 
 # %% [markdown]
 # ## Evaluate
 
 # %%
-neighbours = metrics.pixel_neighbour_scores(whales.x_train, whales.y_train, whales.x_val,
-                                            whales.new_whale_label, whales.n_classes)
-result = metrics.evaluate(training.predict(head, f_val), whales.y_val, whales.y_train,
-                          whales.new_whale_label, neighbours)
+result = metrics.evaluate(training.predict(head, f_val), whales)
 print(metrics.format_results(result))
 
 # %%
@@ -141,7 +140,7 @@ Markdown(narrate.what_this_run_shows(result, train_accuracy=train_accuracy,
                                      backbone_weights=weights.source))
 
 # %%
-saved = report.save_metrics(OUTPUT_DIR, "06_transfer_early_stopping", result, history,
+saved = record.save_metrics(OUTPUT_DIR, "06_transfer_early_stopping", result, history,
                             params={**PARAMS, **whales.used_params(),
                                     "BACKBONE_WEIGHTS": weights.source},
                             extra={"parameters": models.count_params(model)})

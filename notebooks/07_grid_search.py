@@ -23,8 +23,9 @@
 # The student wrapped the transfer model in scikeras' `KerasClassifier` and let
 # scikit-learn's `GridSearchCV` try four optimizers (adam, sgd, adamax, nadam) with
 # two-fold cross-validation. The search reported 0.86-0.95 "validation accuracy",
-# far above every model before it in the student's project. This notebook runs the same search on the cached
-# backbone features and shows where those numbers came from.
+# far above every model before it in the student's project. This notebook runs the
+# same search on the cached backbone features and shows where those numbers came
+# from.
 
 # %% tags=["parameters"]
 DATA_DIR = "../data/synthetic/default"
@@ -58,9 +59,10 @@ if "google.colab" in sys.modules and not os.path.exists(DATA_DIR):
 import whale_utils  # noqa: F401  (quiets TensorFlow's log before it loads)
 from IPython.display import Markdown
 
-from whale_utils import data, metrics, models, narrate, params, plots, report, training
+from whale_utils import (data, gridsearch, metrics, models, narrate, params, plots, record,
+                         training)
 
-report.print_versions()
+record.print_versions()
 PARAMS = params.check(globals())
 training.set_seed(SEED)
 
@@ -70,7 +72,8 @@ training.set_seed(SEED)
 # The same rows, images and split as in notebook 01.
 
 # %% tags=["nbval-check-output"]
-whales = data.load_dataset(DATA_DIR, N_ROWS, IMG_SIZE, VALIDATION_SPLIT, SPLIT, SEED)
+whales = data.load_dataset(DATA_DIR, n_rows=N_ROWS, img_size=IMG_SIZE,
+                           validation_split=VALIDATION_SPLIT, split=SPLIT, seed=SEED)
 print(whales.describe())
 
 # %% [markdown]
@@ -112,9 +115,9 @@ print(f"features: {features.shape}, {features.dtype}")
 # for each optimizer; then it refits the best one on all training rows.
 
 # %%
-search = training.grid_search(f_train, whales.y_train, epochs=EPOCHS, batch_size=BATCH_SIZE,
+search = gridsearch.grid_search(f_train, whales.y_train, epochs=EPOCHS, batch_size=BATCH_SIZE,
                               cv=2, seed=SEED)
-table = training.grid_table(search)
+table = gridsearch.grid_table(search)
 table
 
 # %% [markdown]
@@ -141,10 +144,7 @@ print(f"held-out validation accuracy:      {metrics.accuracy(whales.y_val, score
 # ## Evaluate
 
 # %%
-neighbours = metrics.pixel_neighbour_scores(whales.x_train, whales.y_train, whales.x_val,
-                                            whales.new_whale_label, whales.n_classes)
-result = metrics.evaluate(scores, whales.y_val, whales.y_train,
-                          whales.new_whale_label, neighbours)
+result = metrics.evaluate(scores, whales)
 print(metrics.format_results(result))
 
 # %%
@@ -166,7 +166,7 @@ Markdown(narrate.what_this_run_shows(result, train_accuracy=train_accuracy,
                                      grid_scores=grid_scores))
 
 # %%
-saved = report.save_metrics(OUTPUT_DIR, "07_grid_search", result, history,
+saved = record.save_metrics(OUTPUT_DIR, "07_grid_search", result, history,
                             params={**PARAMS, **whales.used_params(),
                                     "BACKBONE_WEIGHTS": weights.source},
                             extra={"parameters": models.count_params(model),

@@ -24,7 +24,7 @@ def save_run(output_dir: Path, notebook: str, right_share: float,
     one fixed order), so that two models differ on exactly the rows between their shares."""
     import numpy as np
 
-    from whale_utils import metrics, report
+    from whale_utils import metrics, record
 
     rng = np.random.default_rng(0)
     n_classes = 40
@@ -33,9 +33,9 @@ def save_run(output_dir: Path, notebook: str, right_share: float,
     right = rng.permutation(n) < round(right_share * n)
     scores = np.eye(n_classes)[np.where(right, y_val, (y_val + 7) % n_classes)]
     neighbours = np.eye(n_classes)[(y_val + 3) % n_classes] if pixel else None
-    result = metrics.evaluate(scores, y_val, y_train, 0, neighbours)
+    result = metrics.evaluate_labels(scores, y_val, y_train, 0, neighbours)
     history = {"loss": [2.0, 1.0, 0.5], "accuracy": [0.5, 0.8, 0.9]}
-    return report.save_metrics(output_dir, notebook, result, history,
+    return record.save_metrics(output_dir, notebook, result, history,
                                params={"SPLIT": "seed"}, extra={"parameters": {"trainable": 10}},
                                seconds=1.0, compared_with=compared_with)
 

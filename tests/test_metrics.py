@@ -54,7 +54,7 @@ def test_evaluate_reports_model_baseline_ceiling_and_known_whales():
     y_train = np.array([0, 0, 0, 1, 2])
     y_val = np.array([0, 1, 2, 3])
     perfect = np.eye(4)[y_val]
-    result = metrics.evaluate(perfect, y_val, y_train, new_whale=0)
+    result = metrics.evaluate_labels(perfect, y_val, y_train, new_whale=0)
     assert result["model"]["accuracy"] == 1.0
     assert result["baseline"]["accuracy"] == 0.25
     assert result["ceiling"] == 0.75
@@ -63,7 +63,7 @@ def test_evaluate_reports_model_baseline_ceiling_and_known_whales():
     assert result["comparisons"]["baseline"]["map5"]["diff"] == pytest.approx(1 - (1 + 1 / 2 + 1 / 3 + 1 / 4) / 4, abs=1e-6)
     assert result["per_row"]["model_ap5"].tolist() == [1, 1, 1, 1]
     assert result["per_row"]["label"].tolist() == [0, 1, 2, 3]
-    worse = metrics.evaluate(np.eye(4)[[3, 3, 3, 0]], y_val, y_train, new_whale=0)
+    worse = metrics.evaluate_labels(np.eye(4)[[3, 3, 3, 0]], y_val, y_train, new_whale=0)
     assert worse["comparisons"]["baseline"]["accuracy"]["diff"] == -0.25
 
 
@@ -121,7 +121,7 @@ def test_pixel_neighbour_ranks_new_whale_then_nearest_photos():
     assert ranks[:, 0].tolist() == [0, 0]                  # new_whale first, like the guess
     assert ranks[:, 1].tolist() == [2, 3]                  # then the nearest photo's whale
     assert scores[0, 4] < scores[0, 1]                     # Id without photos comes last
-    result = metrics.evaluate(scores, np.array([2, 3]), y_train, 0, neighbour_scores=scores)
+    result = metrics.evaluate_labels(scores, np.array([2, 3]), y_train, 0, neighbour_scores=scores)
     assert result["pixel_neighbour"]["map5"] == pytest.approx(0.5)
     assert "pixel neighbour" in metrics.format_results(result)
 

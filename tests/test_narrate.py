@@ -20,7 +20,7 @@ def run(model_hits: float | None, baseline_hits: float = 0.38, n: int = 900, see
     scores = np.eye(n_classes)[guesses]
     if model_hits is None:
         scores = metrics.majority_scores(y_train, n, n_classes, new_whale)
-    return metrics.evaluate(scores, y_val, y_train, new_whale, neighbour_scores=scores * 0.5)
+    return metrics.evaluate_labels(scores, y_val, y_train, new_whale, neighbour_scores=scores * 0.5)
 
 
 def test_model_above_tied_with_and_below_the_baseline():

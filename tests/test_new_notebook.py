@@ -36,14 +36,14 @@ SEED = 0
 OUTPUT_DIR = "../outputs/smoke"
 
 # %%
-from whale_utils import data, metrics, params, report
+from whale_utils import data, metrics, params, record
 
 PARAMS = params.check(globals())
 whales = data.load_dataset(DATA_DIR, N_ROWS, IMG_SIZE, VALIDATION_SPLIT, SPLIT, SEED)
 scores = metrics.pixel_neighbour_scores(whales.x_train, whales.y_train, whales.x_val,
                                         whales.new_whale_label, whales.n_classes)
-result = metrics.evaluate(scores, whales.y_val, whales.y_train, whales.new_whale_label, scores)
-print(report.save_metrics(OUTPUT_DIR, "99_example", result,
+result = metrics.evaluate(scores, whales)
+print(record.save_metrics(OUTPUT_DIR, "99_example", result,
                           params={**PARAMS, **whales.used_params()}))
 '''
 

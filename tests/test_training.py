@@ -2,7 +2,7 @@ import keras
 import numpy as np
 import pytest
 
-from whale_utils import augment, models, training
+from whale_utils import augment, gridsearch, models, training
 
 
 def tiny_fit(seed):
@@ -46,8 +46,8 @@ def test_grid_search_over_the_four_optimizers():
     rng = np.random.default_rng(0)
     labels = np.repeat(np.arange(4), 10)
     features = (rng.normal(size=(40, 16)) + labels[:, None]).astype("float32")
-    search = training.grid_search(features, labels, epochs=2, batch_size=8, cv=2)
-    table = training.grid_table(search)
+    search = gridsearch.grid_search(features, labels, epochs=2, batch_size=8, cv=2)
+    table = gridsearch.grid_table(search)
     assert sorted(table["optimizer"]) == ["adam", "adamax", "nadam", "sgd"]
     assert {"mean_train_score", "mean_test_score"} <= set(table.columns)
     assert search.best_estimator_.predict_proba(features).shape == (40, 4)

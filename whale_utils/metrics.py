@@ -124,7 +124,17 @@ def compare_rows(rows_a: dict, rows_b: dict, mask=None) -> dict[str, dict[str, f
             "accuracy": paired_bootstrap(rows_a["hit"][pick], rows_b["hit"][pick])}
 
 
-def evaluate(scores, y_val, y_train, new_whale: int, neighbour_scores=None) -> dict:
+def evaluate(model_scores, whales) -> dict:
+    """The model's validation scores against the yardsticks, on the data set's validation
+    rows: the all-``new_whale`` baseline, the pixel neighbour, the ceiling, known whales
+    (see ``evaluate_labels``). ``whales`` is a ``data.WhaleData``."""
+    neighbours = pixel_neighbour_scores(whales.x_train, whales.y_train, whales.x_val,
+                                        whales.new_whale_label, whales.n_classes)
+    return evaluate_labels(model_scores, whales.y_val, whales.y_train, whales.new_whale_label,
+                           neighbours)
+
+
+def evaluate_labels(scores, y_val, y_train, new_whale: int, neighbour_scores=None) -> dict:
     """Model and all-``new_whale`` baseline on the same rows, the ceiling, known whales;
     with ``neighbour_scores`` (see ``pixel_neighbour_scores``) the pixel baseline too.
 

@@ -1,80 +1,21 @@
-"""What each notebook records: library versions and its metrics as JSON."""
+"""The cross-notebook report: one profile's metrics side by side, with intervals.
+
+    python -m whale_utils.report outputs/default [--readme README.md]
+
+writes ``report/results.{md,csv,png}``: the table, the best model, each step against the
+one it builds on (paired bootstrap over the validation rows).
+"""
 
 from __future__ import annotations
 
 import json
-import platform
-import textwrap
 import sys
-from importlib import metadata
+import textwrap
 from pathlib import Path
 
 from whale_utils import metrics, narrate, registry
+from whale_utils.record import rows_path
 
-LIBRARIES = ("tensorflow-cpu", "tensorflow", "keras", "scikeras", "scikit-learn",
-             "numpy", "pandas", "pillow")
-
-
-def versions() -> dict[str, str]:
-    """Python and the installed versions of the libraries the series depends on."""
-    found = {"python": platform.python_version()}
-    for name in LIBRARIES:
-        try:
-            found[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
-    return found
-
-
-def print_versions() -> None:
-    print("  ".join(f"{name} {version}" for name, version in versions().items()))
-
-
-def save_metrics(output_dir: str | Path, notebook: str, result: dict, history=None,
-                 params: dict | None = None, extra: dict | None = None,
-                 seconds: float | None = None, compared_with: str | None = None) -> Path:
-    """Write ``OUTPUT_DIR/metrics/<notebook>.json`` for the cross-model report, and the
-    per-row validation results (AP@5, top-1 hit) beside it as ``<notebook>.rows.csv``.
-
-    ``seconds`` is the training time when ``history`` does not carry it. The notebook's
-    title, model and the step it builds on (``compared_with``, which the report compares
-    it with) come from its front matter (``registry``) unless given.
-    """
-    import pandas as pd
-
-    logs = getattr(history, "history", history) or {}
-    evaluation = {k: v for k, v in result.items() if k != "per_row"}
-    about = registry.describe(notebook)
-    record = {
-        "notebook": notebook,
-        "title": about["title"],
-        "model": about["model"],
-        "params": params or {},
-        "compared_with": compared_with or about["builds_on"],
-        "epochs_run": len(logs.get("loss", [])),
-        "train_accuracy": metrics.last_epoch(logs, "accuracy"),
-        "evaluation": evaluation,
-        **(extra or {}),
-        "timing": {"train_seconds": round(float(
-            seconds if seconds is not None else getattr(history, "seconds", 0.0)), 1)},
-        "versions": versions(),
-    }
-    if notebook in narrate.STUDENT:
-        record["student"] = narrate.STUDENT[notebook]
-    path = Path(output_dir) / "metrics" / f"{notebook}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(record, indent=2, default=float) + "\n")
-    if "per_row" in result:
-        pd.DataFrame(result["per_row"]).to_csv(rows_path(path), index=False)
-    return path
-
-
-def rows_path(metrics_path: Path) -> Path:
-    """Where a notebook's per-row validation results sit next to its metrics JSON."""
-    return metrics_path.with_name(metrics_path.stem + ".rows.csv")
-
-
-# --------------------------------------------------------------------------- report
 def load_metrics(output_dir: str | Path) -> list[dict]:
     """Every ``metrics/*.json`` of one profile's outputs, in notebook order; each record's
     per-row validation results, when saved, under ``"rows"`` (a DataFrame)."""
