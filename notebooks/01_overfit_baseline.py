@@ -100,7 +100,11 @@ plots.show_examples(whales);
 # the first and last block and a 25 % dropout after the second; then a 256-unit dense
 # layer and a softmax over every Id. Adam with the student's settings, sparse
 # categorical cross-entropy (integer labels, no one-hot), and `ReduceLROnPlateau`
-# watching the *training* loss, which can only keep falling.
+# watching the *training* loss, which can only keep falling. The student's network, as
+# `whale_utils` builds it:
+
+# %%
+plots.show_code(models.baseline_cnn)
 
 # %% tags=["nbval-check-output"]
 model = training.compile_model(models.baseline_cnn(IMG_SIZE, whales.n_classes, seed=SEED))
@@ -108,6 +112,9 @@ models.print_summary(model)
 
 # %% [markdown]
 # ## Train
+#
+# The student's settings: the parameters cell's epochs and batch size, the learning
+# rate lowered whenever the training loss stalls.
 
 # %%
 history = training.fit(model, train=(whales.x_train, whales.y_train),

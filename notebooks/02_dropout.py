@@ -41,6 +41,8 @@ VERBOSE = 2
 
 # %% [markdown]
 # ## Setup
+#
+# As in notebook 01: the shared package, the parameters checked, the seeds set.
 
 # %%
 import os
@@ -86,6 +88,8 @@ models.print_summary(model)
 
 # %% [markdown]
 # ## Train
+#
+# As in notebook 01, with `ReduceLROnPlateau` now watching the validation loss.
 
 # %%
 history = training.fit(model, train=(whales.x_train, whales.y_train),
@@ -95,6 +99,9 @@ history = training.fit(model, train=(whales.x_train, whales.y_train),
 
 # %% [markdown]
 # ## Evaluate
+#
+# The yardsticks of notebook 01 on the same validation rows: the all-`new_whale` guess,
+# the pixel neighbour and the ceiling.
 
 # %%
 result = metrics.evaluate(training.predict(model, whales.x_val), whales)

@@ -42,6 +42,8 @@ VERBOSE = 2
 
 # %% [markdown]
 # ## Setup
+#
+# As in notebook 01: the shared package, the parameters checked, the seeds set.
 
 # %%
 import os
@@ -98,6 +100,8 @@ models.print_summary(model)
 
 # %% [markdown]
 # ## Train
+#
+# As in notebook 02, on the augmented batches.
 
 # %%
 history = training.fit(model, train=train_batches, validation=(whales.x_val, whales.y_val),
@@ -106,6 +110,9 @@ history = training.fit(model, train=train_batches, validation=(whales.x_val, wha
 
 # %% [markdown]
 # ## Evaluate
+#
+# The yardsticks of notebook 01 on the same validation rows: the all-`new_whale` guess,
+# the pixel neighbour and the ceiling.
 
 # %%
 result = metrics.evaluate(training.predict(model, whales.x_val), whales)

@@ -41,6 +41,8 @@ BACKBONE_WEIGHTS = "auto"
 
 # %% [markdown]
 # ## Setup
+#
+# As in notebook 01: the shared package, the parameters checked, the seeds set.
 
 # %%
 import os
@@ -93,6 +95,13 @@ model = models.transfer_model(backbone, head)
 models.print_summary(model)
 
 # %% [markdown]
+# The backbone as `whale_utils` builds it: the `Rescaling` layer in front is
+# ResNet50V2's own preprocessing.
+
+# %%
+plots.show_code(models.resnet_backbone)
+
+# %% [markdown]
 # ### A pitfall: the backbone's input
 #
 # Each Keras application expects its own input scaling. The student fed ResNet50V2
@@ -140,6 +149,9 @@ history = training.fit(head, train=(f_train, whales.y_train), validation=(f_val,
 
 # %% [markdown]
 # ## Evaluate
+#
+# The yardsticks of notebook 01 on the same validation rows: the all-`new_whale` guess,
+# the pixel neighbour and the ceiling.
 
 # %%
 result = metrics.evaluate(training.predict(head, f_val), whales)

@@ -41,6 +41,8 @@ BACKBONE_WEIGHTS = "auto"
 
 # %% [markdown]
 # ## Setup
+#
+# As in notebook 01: the shared package, the parameters checked, the seeds set.
 
 # %%
 import os
@@ -78,10 +80,8 @@ print(whales.describe())
 # %% [markdown]
 # ## Model
 #
-# ResNet50V2 without its classification top, average-pooled to 2048 features, frozen;
-# on top, the student's head: batch normalisation, a 256-unit dense layer, dropout,
-# batch normalisation, dropout and a softmax over every Id. The backbone gets its own
-# preprocessing as its first layer (pixels scaled to [-1, 1]).
+# The frozen ResNet50V2 and the student's head of notebook 04, described there; the
+# backbone carries its own preprocessing as its first layer.
 
 # %%
 weights = models.choose_backbone_weights(BACKBONE_WEIGHTS)
@@ -112,6 +112,9 @@ history = training.fit(model, train=train_batches, validation=None, epochs=EPOCH
 
 # %% [markdown]
 # ## Evaluate
+#
+# The yardsticks of notebook 01 on the same validation rows: the all-`new_whale` guess,
+# the pixel neighbour and the ceiling.
 
 # %%
 result = metrics.evaluate(training.predict(head, f_val), whales)

@@ -40,6 +40,8 @@ BACKBONE_WEIGHTS = "auto"
 
 # %% [markdown]
 # ## Setup
+#
+# As in notebook 01: the shared package, the parameters checked, the seeds set.
 
 # %%
 import os
@@ -76,10 +78,8 @@ print(whales.describe())
 # %% [markdown]
 # ## Model
 #
-# ResNet50V2 without its classification top, average-pooled to 2048 features, frozen;
-# on top, the student's head: batch normalisation, a 256-unit dense layer, dropout,
-# batch normalisation, dropout and a softmax over every Id. The backbone gets its own
-# preprocessing as its first layer (pixels scaled to [-1, 1]).
+# The frozen ResNet50V2 and the student's head of notebook 04, described there; the
+# backbone carries its own preprocessing as its first layer.
 
 # %%
 weights = models.choose_backbone_weights(BACKBONE_WEIGHTS)
@@ -94,10 +94,8 @@ models.print_summary(model)
 # %% [markdown]
 # ## Features, once
 #
-# The backbone is frozen and the training photos are not augmented, so its output for
-# a photo never changes. The student still pushed every photo through all 50 layers at
-# every epoch. Here the pooled features are computed once and the head trains on
-# them: the same model (a test checks it), many times faster.
+# As in notebook 04 (which explains why): the frozen backbone's features of every photo,
+# computed once, and the head trains on them.
 
 # %%
 features = models.backbone_features(backbone, whales.images)
@@ -106,6 +104,9 @@ print(f"features: {features.shape}, {features.dtype}")
 
 # %% [markdown]
 # ## Train
+#
+# The head of notebook 04 on the same cached features, with the student's
+# `EarlyStopping` added to `ReduceLROnPlateau`.
 
 # %%
 training.compile_model(head)
@@ -117,6 +118,9 @@ print(f"stopped after {len(history.history['loss'])} of {EPOCHS} epochs")
 
 # %% [markdown]
 # ## Evaluate
+#
+# The yardsticks of notebook 01 on the same validation rows: the all-`new_whale` guess,
+# the pixel neighbour and the ceiling.
 
 # %%
 result = metrics.evaluate(training.predict(head, f_val), whales)

@@ -42,6 +42,8 @@ BACKBONE_WEIGHTS = "auto"
 
 # %% [markdown]
 # ## Setup
+#
+# As in notebook 01: the shared package, the parameters checked, the seeds set.
 
 # %%
 import os
@@ -79,10 +81,8 @@ print(whales.describe())
 # %% [markdown]
 # ## Model
 #
-# ResNet50V2 without its classification top, average-pooled to 2048 features, frozen;
-# on top, the student's head: batch normalisation, a 256-unit dense layer, dropout,
-# batch normalisation, dropout and a softmax over every Id. The backbone gets its own
-# preprocessing as its first layer (pixels scaled to [-1, 1]).
+# The frozen ResNet50V2 and the student's head of notebook 04, described there; the
+# backbone carries its own preprocessing as its first layer.
 
 # %%
 weights = models.choose_backbone_weights(BACKBONE_WEIGHTS)
@@ -97,10 +97,8 @@ models.print_summary(model)
 # %% [markdown]
 # ## Features, once
 #
-# The backbone is frozen and the training photos are not augmented, so its output for
-# a photo never changes. The student still pushed every photo through all 50 layers at
-# every epoch. Here the pooled features are computed once and the head trains on
-# them: the same model (a test checks it), many times faster.
+# As in notebook 04 (which explains why): the frozen backbone's features of every photo,
+# computed once, and the head trains on them.
 
 # %%
 features = models.backbone_features(backbone, whales.images)
@@ -112,7 +110,11 @@ print(f"features: {features.shape}, {features.dtype}")
 #
 # `KerasClassifier` is a scikit-learn classifier, so `GridSearchCV` splits the
 # training rows into two stratified folds, trains on one and scores on the other,
-# for each optimizer; then it refits the best one on all training rows.
+# for each optimizer; then it refits the best one on all training rows. The call, with
+# `return_train_score=True`, which keeps the number that misled:
+
+# %%
+plots.show_code(gridsearch.grid_search)
 
 # %%
 search = gridsearch.grid_search(f_train, whales.y_train, epochs=EPOCHS, batch_size=BATCH_SIZE,
@@ -142,6 +144,9 @@ print(f"held-out validation accuracy:      {metrics.accuracy(whales.y_val, score
 
 # %% [markdown]
 # ## Evaluate
+#
+# The yardsticks of notebook 01 on the same validation rows: the all-`new_whale` guess,
+# the pixel neighbour and the ceiling.
 
 # %%
 result = metrics.evaluate(scores, whales)

@@ -13,9 +13,9 @@ GOLDEN = Path(__file__).resolve().parent / "golden"
 
 
 def generated_blocks(notebook) -> list[str]:
-    """The Markdown outputs (the narrator's) of an executed notebook."""
-    return [output["data"]["text/markdown"] for cell in notebook.cells
-            for output in cell.get("outputs", []) if "text/markdown" in output.get("data", {})]
+    """The narrator's Markdown outputs of an executed notebook (code listings left out)."""
+    return [text for cell in notebook.cells for output in cell.get("outputs", [])
+            if (text := output.get("data", {}).get("text/markdown")) and not text.startswith("```")]
 
 
 @pytest.mark.parametrize("name", series.NOTEBOOKS)

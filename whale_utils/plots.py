@@ -73,3 +73,13 @@ def show_augmented(image, augmentation, n: int = 6):
         ax.axis("off")
     fig.tight_layout()
     return fig
+
+
+def show_code(function):
+    """A ``whale_utils`` function's source as a highlighted code block, in a notebook:
+    where a lesson is about specific code, the reader sees the code that runs."""
+    import inspect
+
+    from IPython.display import Markdown
+
+    return Markdown(f"```python\n{inspect.getsource(function).rstrip()}\n```")
