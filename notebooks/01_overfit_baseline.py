@@ -25,7 +25,7 @@
 # catalogue. This first notebook retells the student's starting point: a small
 # convolutional network trained on the first rows of `train.csv`, with no
 # regularisation at all. It is meant to overfit: training accuracy climbing towards 1
-# while validation accuracy stays near a constant guess. Whether this run does, and by
+# while validation accuracy stays near the all-`new_whale` baseline. Whether this run does, and by
 # how much, is computed below from its own numbers. The rest of the series fights that
 # gap, and asks what the numbers really mean.
 
@@ -127,8 +127,8 @@ history = training.fit(model, train=(whales.x_train, whales.y_train),
 #
 # Training accuracy against validation accuracy, epoch by epoch: the gap is the
 # overfitting. Then the validation rows are scored three ways (accuracy, top-5
-# accuracy, and MAP@5, the competition's metric) next to the constant guess
-# "`new_whale`, then the commonest whales", and next to the ceiling: the share of
+# accuracy, and MAP@5, the competition's metric) next to the all-`new_whale` baseline
+# (`new_whale` first, then the commonest whales), and next to the ceiling: the share of
 # validation rows whose Id occurs in training at all. One more yardstick needs no
 # training: guess `new_whale` first, then the Ids of the training photos nearest in
 # raw pixels. A network that learned anything about flukes should beat it.
@@ -172,9 +172,9 @@ Markdown(narrate.headline(result, train_accuracy=train_accuracy))
 # - A network with far more weights than training photos, and one or two photos
 #   per whale, can memorise its training photos; validation accuracy is the number
 #   that says whether it learned anything else. Read it against the all-`new_whale`
-#   guess: 38 % of the rows are `new_whale`.
+#   baseline: 38 % of the rows are `new_whale`.
 # - MAP@5 sees more than accuracy: behind `new_whale`, do the network's next guesses
-#   find known whales more often than the constant guess and the pixel neighbour?
+#   find known whales more often than the baseline and the pixel neighbour?
 #   That, and the known-whale rows, tell whether it learned anything about flukes.
 # - With the last-rows split, validation holds whales that never appear in
 #   training: the ceiling shows how much of the validation set no model could get

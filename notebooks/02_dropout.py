@@ -25,7 +25,7 @@
 # network cannot lean on any single unit. The student added `Dropout(0.3)` before
 # and after the final 256-unit dense block, and switched `ReduceLROnPlateau` to watch
 # the *validation* loss, which is the right signal. Does the gap close, and does validation accuracy
-# rise above the constant guess?
+# rise above the all-`new_whale` baseline?
 
 # %% tags=["parameters"]
 DATA_DIR = "../data/synthetic/default"
@@ -100,7 +100,7 @@ history = training.fit(model, train=(whales.x_train, whales.y_train),
 # %% [markdown]
 # ## Evaluate
 #
-# The yardsticks of notebook 01 on the same validation rows: the all-`new_whale` guess,
+# The yardsticks of notebook 01 on the same validation rows: the all-`new_whale` baseline,
 # the pixel neighbour and the ceiling.
 
 # %%

@@ -111,7 +111,7 @@ history = training.fit(model, train=train_batches, validation=(whales.x_val, wha
 # %% [markdown]
 # ## Evaluate
 #
-# The yardsticks of notebook 01 on the same validation rows: the all-`new_whale` guess,
+# The yardsticks of notebook 01 on the same validation rows: the all-`new_whale` baseline,
 # the pixel neighbour and the ceiling.
 
 # %%

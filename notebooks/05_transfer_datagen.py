@@ -113,7 +113,7 @@ history = training.fit(model, train=train_batches, validation=None, epochs=EPOCH
 # %% [markdown]
 # ## Evaluate
 #
-# The yardsticks of notebook 01 on the same validation rows: the all-`new_whale` guess,
+# The yardsticks of notebook 01 on the same validation rows: the all-`new_whale` baseline,
 # the pixel neighbour and the ceiling.
 
 # %%

@@ -119,7 +119,7 @@ print(f"stopped after {len(history.history['loss'])} of {EPOCHS} epochs")
 # %% [markdown]
 # ## Evaluate
 #
-# The yardsticks of notebook 01 on the same validation rows: the all-`new_whale` guess,
+# The yardsticks of notebook 01 on the same validation rows: the all-`new_whale` baseline,
 # the pixel neighbour and the ceiling.
 
 # %%

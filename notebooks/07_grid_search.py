@@ -145,7 +145,7 @@ print(f"held-out validation accuracy:      {metrics.accuracy(whales.y_val, score
 # %% [markdown]
 # ## Evaluate
 #
-# The yardsticks of notebook 01 on the same validation rows: the all-`new_whale` guess,
+# The yardsticks of notebook 01 on the same validation rows: the all-`new_whale` baseline,
 # the pixel neighbour and the ceiling.
 
 # %%

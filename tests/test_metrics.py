@@ -42,7 +42,7 @@ def test_map5_matches_rank_formulation_on_random_scores():
 
 def test_majority_baseline_ranks_new_whale_then_commonest():
     y_train = np.array([2, 2, 2, 1, 1, 0, 3, 3, 3, 3])  # new_whale = 0, the rarest
-    scores = metrics.majority_scores(y_train, 2, 5, new_whale=0)
+    scores = metrics.baseline_scores(y_train, 2, 5, new_whale=0)
     assert metrics.top_k(scores, 5)[0].tolist() == [0, 3, 2, 1, 4]
 
 
@@ -118,7 +118,7 @@ def test_pixel_neighbour_ranks_new_whale_then_nearest_photos():
     x_val = np.stack([x_train[3] // 2 + 20, x_train[4]])   # darker copy of whale 2; whale 3
     scores = metrics.pixel_neighbour_scores(x_train, y_train, x_val, new_whale=0, n_classes=5)
     ranks = metrics.top_k(scores, 5)
-    assert ranks[:, 0].tolist() == [0, 0]                  # new_whale first, like the guess
+    assert ranks[:, 0].tolist() == [0, 0]                  # new_whale first, like the baseline
     assert ranks[:, 1].tolist() == [2, 3]                  # then the nearest photo's whale
     assert scores[0, 4] < scores[0, 1]                     # Id without photos comes last
     result = metrics.evaluate_labels(scores, np.array([2, 3]), y_train, 0, neighbour_scores=scores)

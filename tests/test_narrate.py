@@ -9,7 +9,7 @@ from whale_utils import metrics, narrate
 
 def run(model_hits: float | None, baseline_hits: float = 0.38, n: int = 900, seed: int = 0):
     """An evaluation whose model is right on a share ``model_hits`` of the rows (``None``:
-    the model is the all-new_whale guess itself) and whose baseline (new_whale first) is
+    the model is the all-new_whale baseline itself) and whose baseline (new_whale first) is
     right on ``baseline_hits``, on the same rows."""
     rng = np.random.default_rng(seed)
     n_classes, new_whale = 50, 0
@@ -19,17 +19,17 @@ def run(model_hits: float | None, baseline_hits: float = 0.38, n: int = 900, see
     guesses = np.where(right, y_val, (y_val + 1) % n_classes)
     scores = np.eye(n_classes)[guesses]
     if model_hits is None:
-        scores = metrics.majority_scores(y_train, n, n_classes, new_whale)
+        scores = metrics.baseline_scores(y_train, n, n_classes, new_whale)
     return metrics.evaluate_labels(scores, y_val, y_train, new_whale, neighbour_scores=scores * 0.5)
 
 
 def test_model_above_tied_with_and_below_the_baseline():
     above = narrate.what_this_run_shows(run(0.70))
-    assert "**beats** the all-`new_whale` guess on MAP@5" in above
+    assert "**beats** the all-`new_whale` baseline on MAP@5" in above
     tied = narrate.what_this_run_shows(run(None))
-    assert "shows **no clear difference** from the all-`new_whale` guess on MAP@5" in tied
+    assert "shows **no clear difference** from the all-`new_whale` baseline on MAP@5" in tied
     below = narrate.what_this_run_shows(run(0.10))
-    assert "**falls below** the all-`new_whale` guess on MAP@5" in below
+    assert "**falls below** the all-`new_whale` baseline on MAP@5" in below
 
 
 def test_overfit_or_not_by_the_named_thresholds():

@@ -29,7 +29,7 @@ top-5 accuracy and MAP@5 (the competition's metric), next to the all-<code>new_w
 baseline and the ceiling (the share of validation rows whose whale appears in training
 at all).</p>
 <p>The student's models reached validation accuracies of 0.357 to 0.390, where the
-constant guess <code>new_whale</code> scored 0.378 on their split: 38&nbsp;% of the photos
+all-<code>new_whale</code> baseline scored 0.378 on their split: 38&nbsp;% of the photos
 are <code>new_whale</code>. Read the table with that line in mind.</p>
 """
 

@@ -38,8 +38,9 @@ def map_at_5(y_true, scores) -> float:
     return float(np.mean(precision.sum(axis=1)))
 
 
-def majority_scores(y_train, n_rows: int, n_classes: int, new_whale: int) -> np.ndarray:
-    """Scores of the constant guess: ``new_whale`` first, then the commonest training Ids."""
+def baseline_scores(y_train, n_rows: int, n_classes: int, new_whale: int) -> np.ndarray:
+    """Scores of the all-``new_whale`` baseline: ``new_whale`` first, then the commonest
+    training Ids."""
     counts = np.bincount(np.asarray(y_train), minlength=n_classes).astype(float)
     counts[new_whale] = counts.max() + 1
     return np.tile(counts, (n_rows, 1))
@@ -143,7 +144,7 @@ def evaluate_labels(scores, y_val, y_train, new_whale: int, neighbour_scores=Non
     beside it for the report's comparisons between notebooks).
     """
     scores, y_val = np.asarray(scores), np.asarray(y_val)
-    baseline = majority_scores(y_train, len(y_val), scores.shape[1], new_whale)
+    baseline = baseline_scores(y_train, len(y_val), scores.shape[1], new_whale)
     known = y_val != new_whale
     rows = {"model": per_row(y_val, scores), "baseline": per_row(y_val, baseline)}
     if neighbour_scores is not None:

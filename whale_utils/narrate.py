@@ -29,7 +29,7 @@ STUDENT = {
     "07_grid_search": {"grid_score_low": 0.86, "grid_score_high": 0.95},
 }
 
-BASELINE = "the all-`new_whale` guess"
+BASELINE = "the all-`new_whale` baseline"
 PIXEL = "the pixel neighbour"
 METRIC_NAMES = {"map5": "MAP@5", "accuracy": "accuracy"}
 

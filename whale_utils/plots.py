@@ -21,7 +21,7 @@ def show_examples(whales, n: int = 8, seed: int = 0):
 
 def plot_history(history, title: str = "", baseline_accuracy: float | None = None):
     """Accuracy and loss per epoch, training against validation, like the student's;
-    ``baseline_accuracy`` (the all-new_whale guess's) is drawn as a line."""
+    ``baseline_accuracy`` (the all-new_whale baseline's) is drawn as a line."""
     logs = history.history if hasattr(history, "history") else history
     epochs = np.arange(1, len(logs["loss"]) + 1)
     fig, (acc, loss) = plt.subplots(1, 2, figsize=(10, 3.5))
@@ -44,7 +44,7 @@ def plot_baseline_comparison(result: dict, title: str = ""):
     """Bars of accuracy, top-5 and MAP@5 for the model, the all-new_whale baseline and,
     when evaluated, the pixel nearest neighbour."""
     names = ["accuracy", "top5", "map5"]
-    bars = [("model", "model"), ("baseline", "all new_whale"),
+    bars = [("model", "model"), ("baseline", "all-new_whale baseline"),
             ("pixel_neighbour", "pixel neighbour")]
     bars = [(key, label) for key, label in bars if key in result]
     x, width = np.arange(len(names)), 0.8 / len(bars)

@@ -232,7 +232,7 @@ def readme_results(output_dir: Path, records: list[dict], table) -> str:
     first = records[0]["evaluation"]
     lines = ["| | MAP@5 | vs all-`new_whale` [95 % interval] | known whales | train acc | val acc |",
              "| --- | --- | --- | --- | --- | --- |",
-             f"| all-`new_whale` guess | {first['baseline']['map5']:.3f} | | "
+             f"| all-`new_whale` baseline | {first['baseline']['map5']:.3f} | | "
              f"{first.get('baseline_known', {}).get('map5', float('nan')):.3f} | | "
              f"{first['baseline']['accuracy']:.3f} |"]
     pixel = pixel_record(records)
