@@ -19,7 +19,7 @@ export TF_CPP_MIN_LOG_LEVEL = 3
 .PHONY: help env data run-all run test report readme-results html stats gallery bench golden sync lock clean
 
 help: ## list the targets
-	@echo "whale-notebooks: make TARGET [PROFILE=smoke|default|seed|full] [SPLIT=seed|known] [NB=03] [JOBS=2]"
+	@echo "whale-notebooks: make TARGET [PROFILE=smoke|default|seed|full] [SPLIT=last-rows|known] [NB=03] [JOBS=2]"
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
 
 $(STAMP): requirements.lock pyproject.toml
@@ -65,7 +65,8 @@ bench: $(STAMP) ## the student's way against ours, same images, same machine (ab
 golden: $(STAMP) ## re-execute the golden notebooks (tests/golden/) with the smoke profile [NB=07]
 	$(PY) -m whale_utils.series golden $(if $(NB),--nb $(NB))
 
-sync: $(STAMP) ## pair every notebooks/NN_name.py with its .ipynb (jupytext)
+sync: $(STAMP) ## pair every notebooks/NN_name.py with its .ipynb (jupytext); Colab links from pyproject.toml
+	$(PY) -m whale_utils.registry --links
 	$(VENV)/bin/jupytext --set-kernel python3 --sync notebooks/[0-9][0-9]_*.py
 
 lock: $(STAMP) ## re-pin requirements.lock and environment.yml from the environment

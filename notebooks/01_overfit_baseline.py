@@ -20,6 +20,8 @@
 # %% [markdown]
 # # 01 · An overfit baseline CNN
 #
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/whale-notebooks/whale-notebooks/blob/main/notebooks/01_overfit_baseline.ipynb)
+#
 # **Goal.** Tell individual humpback whales apart from photos of their tail flukes:
 # each photo has one `Id` (`w_1a2b3c4`), or `new_whale` for an animal not in the
 # catalogue. This first notebook retells the student's starting point: a small
@@ -36,7 +38,7 @@ IMG_SIZE = 48
 EPOCHS = 20
 BATCH_SIZE = 32
 VALIDATION_SPLIT = 0.3
-SPLIT = "seed"
+SPLIT = "last-rows"
 SEED = 0
 OUTPUT_DIR = "../outputs/default"
 VERBOSE = 2
@@ -45,34 +47,27 @@ VERBOSE = 2
 # ## Setup
 #
 # All the work is done by small named functions of `whale_utils`, the package shared
-# by every notebook of the series; the notebook shows and explains. Importing it first quiets
-# TensorFlow's start-up log. `params.check` checks every value of the parameters cell
-# (type, range, a folder it can write to) before any work starts, and keeps them for
-# the metrics record. `set_seed` seeds Python, NumPy, Keras and TensorFlow and makes
-# TensorFlow's ops deterministic, so a re-run gives the same numbers on the same
-# machine.
+# by every notebook of the series; the notebook shows and explains. In Colab the first
+# cell installs it. `session.start` then does what every notebook does first: it writes
+# the profile's synthetic data if `DATA_DIR` has none yet, checks every value of the
+# parameters cell (type, range, a folder it can write to) before any work starts,
+# prints the library versions, and seeds Python, NumPy, Keras and TensorFlow with
+# TensorFlow's ops made deterministic, so a re-run gives the same numbers on the same
+# machine. It also learns the notebook's name (from the runner or from Jupyter), under
+# which `run.record` writes this run's metrics at the end.
 
 # %%
-import os
-import sys
+import importlib.util, subprocess, sys  # noqa: E401
 
-if "google.colab" in sys.modules and not os.path.exists(DATA_DIR):
-    # In Colab: install whale_utils from the repository, then write the synthetic data.
-    import subprocess
-
-    for args in (["pip", "install", "-q", "git+https://github.com/whale-notebooks/whale-notebooks"],
-                 ["whale_utils.synthetic", "--out", DATA_DIR, "--images", "4500"]):
-        subprocess.run([sys.executable, "-m", *args], check=True)
+if not importlib.util.find_spec("whale_utils"):  # Colab: install the series' package
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "git+https://github.com/whale-notebooks/whale-notebooks"], check=True)  # noqa: E501
 
 # %%
-import whale_utils  # noqa: F401  (quiets TensorFlow's log before it loads)
 from IPython.display import Markdown
 
-from whale_utils import data, metrics, models, narrate, params, plots, record, training
+from whale_utils import data, metrics, models, narrate, plots, session, training
 
-record.print_versions()
-PARAMS = params.check(globals())
-training.set_seed(SEED)
+run = session.start(globals())
 
 # %% [markdown]
 # ## Data
@@ -132,33 +127,20 @@ history = training.fit(model, train=(whales.x_train, whales.y_train),
 # validation rows whose Id occurs in training at all. One more yardstick needs no
 # training: guess `new_whale` first, then the Ids of the training photos nearest in
 # raw pixels. A network that learned anything about flukes should beat it.
+#
+# Every comparison is paired: the model and the yardstick are scored on the same
+# validation rows, and the rows are resampled to give a 95 % interval of the
+# difference. An interval that contains 0 is reported as no clear difference.
+# `run.show` prints the scores, draws the learning curves and the comparison, and
+# writes the sentences of "What this run shows" from this run's numbers; `run.record`
+# saves them, with the parameters the run used, for the report.
 
 # %%
 result = metrics.evaluate(training.predict(model, whales.x_val), whales)
-print(metrics.format_results(result))
+run.show(result, history)
 
 # %%
-plots.plot_history(history, "01 · baseline CNN",
-                   baseline_accuracy=result["baseline"]["accuracy"]);
-
-# %%
-plots.plot_baseline_comparison(result, "01 · baseline CNN");
-
-# %% [markdown]
-# Every comparison below is paired: the model and the yardstick are scored on the same
-# validation rows, and the rows are resampled to give a 95 % interval of the
-# difference. An interval that contains 0 is reported as no clear difference.
-
-# %%
-train_accuracy = metrics.last_epoch(history, "accuracy")
-Markdown(narrate.what_this_run_shows(result, train_accuracy=train_accuracy,
-                                     notebook="01_overfit_baseline"))
-
-# %%
-saved = record.save_metrics(OUTPUT_DIR, "01_overfit_baseline", result, history,
-                            params={**PARAMS, **whales.used_params()},
-                            extra={"parameters": models.count_params(model)})
-print(f"metrics written to {saved}")
+run.record(result, history, whales=whales, model=model)
 
 # %% [markdown]
 # ## Takeaways
@@ -166,7 +148,7 @@ print(f"metrics written to {saved}")
 # This run, in one line:
 
 # %%
-Markdown(narrate.headline(result, train_accuracy=train_accuracy))
+Markdown(narrate.headline(result, train_accuracy=metrics.last_epoch(history)))
 
 # %% [markdown]
 # - A network with far more weights than training photos, and one or two photos

@@ -20,6 +20,8 @@
 # %% [markdown]
 # # 02 · Dropout against overfitting
 #
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/whale-notebooks/whale-notebooks/blob/main/notebooks/02_dropout.ipynb)
+#
 # Notebook 01 is built to memorise its training photos. The usual first cure is
 # dropout: during training, a random share of a layer's outputs is set to zero, so the
 # network cannot lean on any single unit. The student added `Dropout(0.3)` before
@@ -34,7 +36,7 @@ IMG_SIZE = 48
 EPOCHS = 20
 BATCH_SIZE = 32
 VALIDATION_SPLIT = 0.3
-SPLIT = "seed"
+SPLIT = "last-rows"
 SEED = 0
 OUTPUT_DIR = "../outputs/default"
 VERBOSE = 2
@@ -42,38 +44,28 @@ VERBOSE = 2
 # %% [markdown]
 # ## Setup
 #
-# As in notebook 01: the shared package, the parameters checked, the seeds set.
+# Exactly as in notebook 01, which explains each step: one call prepares the data,
+# checks the parameters and seeds every generator.
 
 # %%
-import os
-import sys
+import importlib.util, subprocess, sys  # noqa: E401
 
-if "google.colab" in sys.modules and not os.path.exists(DATA_DIR):
-    # In Colab: install whale_utils from the repository, then write the synthetic data.
-    import subprocess
-
-    for args in (["pip", "install", "-q", "git+https://github.com/whale-notebooks/whale-notebooks"],
-                 ["whale_utils.synthetic", "--out", DATA_DIR, "--images", "4500"]):
-        subprocess.run([sys.executable, "-m", *args], check=True)
+if not importlib.util.find_spec("whale_utils"):  # Colab: install the series' package
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "git+https://github.com/whale-notebooks/whale-notebooks"], check=True)  # noqa: E501
 
 # %%
-import whale_utils  # noqa: F401  (quiets TensorFlow's log before it loads)
-from IPython.display import Markdown
+from whale_utils import metrics, models, session, training
 
-from whale_utils import data, metrics, models, narrate, params, plots, record, training
-
-record.print_versions()
-PARAMS = params.check(globals())
-training.set_seed(SEED)
+run = session.start(globals())
 
 # %% [markdown]
 # ## Data
 #
-# The same rows, images and split as in notebook 01.
+# The same rows, images and split as in notebook 01: `run.load_dataset()` makes notebook
+# 01's `data.load_dataset` call with the parameters above. Only the model changes.
 
 # %% tags=["nbval-check-output"]
-whales = data.load_dataset(DATA_DIR, n_rows=N_ROWS, img_size=IMG_SIZE,
-                           validation_split=VALIDATION_SPLIT, split=SPLIT, seed=SEED)
+whales = run.load_dataset()
 print(whales.describe())
 
 # %% [markdown]
@@ -100,34 +92,16 @@ history = training.fit(model, train=(whales.x_train, whales.y_train),
 # %% [markdown]
 # ## Evaluate
 #
-# The yardsticks of notebook 01 on the same validation rows: the all-`new_whale` baseline,
-# the pixel neighbour and the ceiling.
+# Has dropout narrowed notebook 01's gap between training and validation accuracy?
+# The yardsticks of notebook 01 (the all-`new_whale` baseline, the pixel neighbour,
+# the ceiling) on the same validation rows, with the same paired intervals.
 
 # %%
 result = metrics.evaluate(training.predict(model, whales.x_val), whales)
-print(metrics.format_results(result))
+run.show(result, history)
 
 # %%
-plots.plot_history(history, "02 · dropout",
-                   baseline_accuracy=result["baseline"]["accuracy"]);
-
-# %%
-plots.plot_baseline_comparison(result, "02 · dropout");
-
-# %% [markdown]
-# The same yardsticks as in notebook 01, on the same rows; the sentences below are
-# computed from this run's numbers (paired 95 % intervals).
-
-# %%
-train_accuracy = metrics.last_epoch(history, "accuracy")
-Markdown(narrate.what_this_run_shows(result, train_accuracy=train_accuracy,
-                                     notebook="02_dropout"))
-
-# %%
-saved = record.save_metrics(OUTPUT_DIR, "02_dropout", result, history,
-                            params={**PARAMS, **whales.used_params()},
-                            extra={"parameters": models.count_params(model)})
-print(f"metrics written to {saved}")
+run.record(result, history, whales=whales, model=model)
 
 # %% [markdown]
 # ## Takeaways

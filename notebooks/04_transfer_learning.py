@@ -20,6 +20,8 @@
 # %% [markdown]
 # # 04 · Transfer learning with a frozen ResNet50V2
 #
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/whale-notebooks/whale-notebooks/blob/main/notebooks/04_transfer_learning.ipynb)
+#
 # A thousand photos are far too few to learn what a fluke looks like from scratch.
 # Transfer learning borrows a network trained on ImageNet's 1.2 million photos,
 # freezes it, and trains only a small head on its features. The student chose
@@ -33,7 +35,7 @@ IMG_SIZE = 48
 EPOCHS = 20
 BATCH_SIZE = 32
 VALIDATION_SPLIT = 0.3
-SPLIT = "seed"
+SPLIT = "last-rows"
 SEED = 0
 OUTPUT_DIR = "../outputs/default"
 VERBOSE = 2
@@ -42,38 +44,27 @@ BACKBONE_WEIGHTS = "auto"
 # %% [markdown]
 # ## Setup
 #
-# As in notebook 01: the shared package, the parameters checked, the seeds set.
+# As in notebook 01. ResNet50V2's weights are chosen below, from `BACKBONE_WEIGHTS`.
 
 # %%
-import os
-import sys
+import importlib.util, subprocess, sys  # noqa: E401
 
-if "google.colab" in sys.modules and not os.path.exists(DATA_DIR):
-    # In Colab: install whale_utils from the repository, then write the synthetic data.
-    import subprocess
-
-    for args in (["pip", "install", "-q", "git+https://github.com/whale-notebooks/whale-notebooks"],
-                 ["whale_utils.synthetic", "--out", DATA_DIR, "--images", "4500"]):
-        subprocess.run([sys.executable, "-m", *args], check=True)
+if not importlib.util.find_spec("whale_utils"):  # Colab: install the series' package
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "git+https://github.com/whale-notebooks/whale-notebooks"], check=True)  # noqa: E501
 
 # %%
-import whale_utils  # noqa: F401  (quiets TensorFlow's log before it loads)
-from IPython.display import Markdown
+from whale_utils import metrics, models, plots, session, training
 
-from whale_utils import data, metrics, models, narrate, params, plots, record, training
-
-record.print_versions()
-PARAMS = params.check(globals())
-training.set_seed(SEED)
+run = session.start(globals())
 
 # %% [markdown]
 # ## Data
 #
-# The same rows, images and split as in notebook 01.
+# The rows and split of notebook 01. The photos reach the backbone at `IMG_SIZE`,
+# far below the 224 px ResNet50V2 was trained on.
 
 # %% tags=["nbval-check-output"]
-whales = data.load_dataset(DATA_DIR, n_rows=N_ROWS, img_size=IMG_SIZE,
-                           validation_split=VALIDATION_SPLIT, split=SPLIT, seed=SEED)
+whales = run.load_dataset()
 print(whales.describe())
 
 # %% [markdown]
@@ -84,14 +75,10 @@ print(whales.describe())
 # batch normalisation, dropout and a softmax over every Id. The backbone gets its own
 # preprocessing as its first layer (pixels scaled to [-1, 1]).
 
-# %%
-weights = models.choose_backbone_weights(BACKBONE_WEIGHTS)
-print(weights.note)
-backbone = models.resnet_backbone(IMG_SIZE, weights)
-head = models.transfer_head(whales.n_classes, seed=SEED)
-model = models.transfer_model(backbone, head)
-
 # %% tags=["nbval-check-output"]
+weights, backbone, head, model = models.frozen_resnet_with_head(
+    IMG_SIZE, whales.n_classes, backbone_weights=BACKBONE_WEIGHTS, seed=SEED)
+print(weights.note)
 models.print_summary(model)
 
 # %% [markdown]
@@ -132,7 +119,7 @@ for name, x in [("student: caffe preprocess_input / 255", models.student_preproc
 
 # %%
 features = models.backbone_features(backbone, whales.images)
-f_train, f_val = whales.train_val(features)
+train_features, val_features = whales.train_val(features)
 print(f"features: {features.shape}, {features.dtype}")
 
 # %% [markdown]
@@ -143,43 +130,23 @@ print(f"features: {features.shape}, {features.dtype}")
 
 # %%
 training.compile_model(head)
-history = training.fit(head, train=(f_train, whales.y_train), validation=(f_val, whales.y_val),
-                       epochs=EPOCHS, batch_size=BATCH_SIZE,
-                       callbacks=[training.reduce_lr("val_loss")], verbose=VERBOSE)
+history = training.fit(head, train=(train_features, whales.y_train),
+                       validation=(val_features, whales.y_val), epochs=EPOCHS,
+                       batch_size=BATCH_SIZE, callbacks=[training.reduce_lr("val_loss")],
+                       verbose=VERBOSE)
 
 # %% [markdown]
 # ## Evaluate
 #
-# The yardsticks of notebook 01 on the same validation rows: the all-`new_whale` baseline,
-# the pixel neighbour and the ceiling.
+# If ImageNet features help, it shows here: the head on frozen features against the
+# yardsticks of notebook 01 on the same validation rows.
 
 # %%
-result = metrics.evaluate(training.predict(head, f_val), whales)
-print(metrics.format_results(result))
+result = metrics.evaluate(training.predict(head, val_features), whales)
+run.show(result, history, backbone_weights=weights.source)
 
 # %%
-plots.plot_history(history, "04 · frozen ResNet50V2",
-                   baseline_accuracy=result["baseline"]["accuracy"]);
-
-# %%
-plots.plot_baseline_comparison(result, "04 · frozen ResNet50V2");
-
-# %% [markdown]
-# The same yardsticks as in notebook 01, on the same rows; the sentences below are
-# computed from this run's numbers (paired 95 % intervals).
-
-# %%
-train_accuracy = metrics.last_epoch(history, "accuracy")
-Markdown(narrate.what_this_run_shows(result, train_accuracy=train_accuracy,
-                                     notebook="04_transfer_learning",
-                                     backbone_weights=weights.source))
-
-# %%
-saved = record.save_metrics(OUTPUT_DIR, "04_transfer_learning", result, history,
-                            params={**PARAMS, **whales.used_params(),
-                                    "BACKBONE_WEIGHTS": weights.source},
-                            extra={"parameters": models.count_params(model)})
-print(f"metrics written to {saved}")
+run.record(result, history, whales=whales, model=model, backbone_weights=weights.source)
 
 # %% [markdown]
 # ## Takeaways

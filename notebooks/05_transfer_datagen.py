@@ -20,6 +20,8 @@
 # %% [markdown]
 # # 05 · Transfer learning with data generation
 #
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/whale-notebooks/whale-notebooks/blob/main/notebooks/05_transfer_datagen.ipynb)
+#
 # Notebook 04 with the augmentation of notebook 03. Augmented photos change at every
 # epoch, so their backbone features cannot be computed once: here every epoch runs
 # the frozen ResNet50V2 forward on every training photo. That is why the student's
@@ -33,7 +35,7 @@ IMG_SIZE = 48
 EPOCHS = 20
 BATCH_SIZE = 32
 VALIDATION_SPLIT = 0.3
-SPLIT = "seed"
+SPLIT = "last-rows"
 SEED = 0
 OUTPUT_DIR = "../outputs/default"
 VERBOSE = 2
@@ -42,55 +44,39 @@ BACKBONE_WEIGHTS = "auto"
 # %% [markdown]
 # ## Setup
 #
-# As in notebook 01: the shared package, the parameters checked, the seeds set.
+# As in notebook 01, with `augment` for notebook 03's pipeline.
 
 # %%
-import os
-import sys
+import importlib.util, subprocess, sys  # noqa: E401
 
-if "google.colab" in sys.modules and not os.path.exists(DATA_DIR):
-    # In Colab: install whale_utils from the repository, then write the synthetic data.
-    import subprocess
-
-    for args in (["pip", "install", "-q", "git+https://github.com/whale-notebooks/whale-notebooks"],
-                 ["whale_utils.synthetic", "--out", DATA_DIR, "--images", "4500"]):
-        subprocess.run([sys.executable, "-m", *args], check=True)
+if not importlib.util.find_spec("whale_utils"):  # Colab: install the series' package
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "git+https://github.com/whale-notebooks/whale-notebooks"], check=True)  # noqa: E501
 
 # %%
-import whale_utils  # noqa: F401  (quiets TensorFlow's log before it loads)
-from IPython.display import Markdown
+from whale_utils import augment, metrics, models, session, training
 
-from whale_utils import (augment, data, metrics, models, narrate, params, plots, record,
-                         training)
-
-record.print_versions()
-PARAMS = params.check(globals())
-training.set_seed(SEED)
+run = session.start(globals())
 
 # %% [markdown]
 # ## Data
 #
-# The same rows, images and split as in notebook 01.
+# The rows of notebook 01; this time the training photos are augmented before the
+# backbone sees them.
 
 # %% tags=["nbval-check-output"]
-whales = data.load_dataset(DATA_DIR, n_rows=N_ROWS, img_size=IMG_SIZE,
-                           validation_split=VALIDATION_SPLIT, split=SPLIT, seed=SEED)
+whales = run.load_dataset()
 print(whales.describe())
 
 # %% [markdown]
 # ## Model
 #
-# The frozen ResNet50V2 and the student's head of notebook 04, described there; the
-# backbone carries its own preprocessing as its first layer.
-
-# %%
-weights = models.choose_backbone_weights(BACKBONE_WEIGHTS)
-print(weights.note)
-backbone = models.resnet_backbone(IMG_SIZE, weights)
-head = models.transfer_head(whales.n_classes, seed=SEED)
-model = models.transfer_model(backbone, head)
+# Notebook 04's model, described there. What changes is how it trains: end to end
+# on augmented photos, the backbone still frozen.
 
 # %% tags=["nbval-check-output"]
+weights, backbone, head, model = models.frozen_resnet_with_head(
+    IMG_SIZE, whales.n_classes, backbone_weights=BACKBONE_WEIGHTS, seed=SEED)
+print(weights.note)
 models.print_summary(model)
 
 # %% [markdown]
@@ -103,46 +89,25 @@ models.print_summary(model)
 # metrics (a test checks it) for the `ReduceLROnPlateau` that watches them.
 
 # %%
-f_val = models.backbone_features(backbone, whales.x_val)
+val_features = models.backbone_features(backbone, whales.x_val)
 train_batches = augment.augmented_dataset(whales.x_train, whales.y_train, BATCH_SIZE, SEED)
 training.compile_model(model)
-validation = training.FeatureValidation(head, f_val, whales.y_val)
+validation = training.FeatureValidation(head, val_features, whales.y_val)
 history = training.fit(model, train=train_batches, validation=None, epochs=EPOCHS,
                        callbacks=[validation, training.reduce_lr("val_loss")], verbose=VERBOSE)
 
 # %% [markdown]
 # ## Evaluate
 #
-# The yardsticks of notebook 01 on the same validation rows: the all-`new_whale` baseline,
-# the pixel neighbour and the ceiling.
+# Augmentation on the transfer model, against the same yardsticks; the report sets it
+# beside 04.
 
 # %%
-result = metrics.evaluate(training.predict(head, f_val), whales)
-print(metrics.format_results(result))
+result = metrics.evaluate(training.predict(head, val_features), whales)
+run.show(result, history, backbone_weights=weights.source)
 
 # %%
-plots.plot_history(history, "05 · ResNet50V2 + data generation",
-                   baseline_accuracy=result["baseline"]["accuracy"]);
-
-# %%
-plots.plot_baseline_comparison(result, "05 · ResNet50V2 + data generation");
-
-# %% [markdown]
-# The same yardsticks as in notebook 01, on the same rows; the sentences below are
-# computed from this run's numbers (paired 95 % intervals).
-
-# %%
-train_accuracy = metrics.last_epoch(history, "accuracy")
-Markdown(narrate.what_this_run_shows(result, train_accuracy=train_accuracy,
-                                     notebook="05_transfer_datagen",
-                                     backbone_weights=weights.source))
-
-# %%
-saved = record.save_metrics(OUTPUT_DIR, "05_transfer_datagen", result, history,
-                            params={**PARAMS, **whales.used_params(),
-                                    "BACKBONE_WEIGHTS": weights.source},
-                            extra={"parameters": models.count_params(model)})
-print(f"metrics written to {saved}")
+run.record(result, history, whales=whales, model=model, backbone_weights=weights.source)
 
 # %% [markdown]
 # ## Takeaways

@@ -20,6 +20,8 @@
 # %% [markdown]
 # # 06 · Transfer learning with early stopping
 #
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/whale-notebooks/whale-notebooks/blob/main/notebooks/06_transfer_early_stopping.ipynb)
+#
 # Notebook 04 plus the student's `EarlyStopping(monitor="val_loss", min_delta=0.5,
 # patience=1)`: stop as soon as an epoch fails to lower the validation loss by at
 # least 0.5. That threshold is large for a loss of a few units; watch how early it
@@ -32,7 +34,7 @@ IMG_SIZE = 48
 EPOCHS = 20
 BATCH_SIZE = 32
 VALIDATION_SPLIT = 0.3
-SPLIT = "seed"
+SPLIT = "last-rows"
 SEED = 0
 OUTPUT_DIR = "../outputs/default"
 VERBOSE = 2
@@ -41,65 +43,48 @@ BACKBONE_WEIGHTS = "auto"
 # %% [markdown]
 # ## Setup
 #
-# As in notebook 01: the shared package, the parameters checked, the seeds set.
+# As in notebook 01; the early-stopping callback comes from `training`.
 
 # %%
-import os
-import sys
+import importlib.util, subprocess, sys  # noqa: E401
 
-if "google.colab" in sys.modules and not os.path.exists(DATA_DIR):
-    # In Colab: install whale_utils from the repository, then write the synthetic data.
-    import subprocess
-
-    for args in (["pip", "install", "-q", "git+https://github.com/whale-notebooks/whale-notebooks"],
-                 ["whale_utils.synthetic", "--out", DATA_DIR, "--images", "4500"]):
-        subprocess.run([sys.executable, "-m", *args], check=True)
+if not importlib.util.find_spec("whale_utils"):  # Colab: install the series' package
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "git+https://github.com/whale-notebooks/whale-notebooks"], check=True)  # noqa: E501
 
 # %%
-import whale_utils  # noqa: F401  (quiets TensorFlow's log before it loads)
-from IPython.display import Markdown
+from whale_utils import metrics, models, session, training
 
-from whale_utils import data, metrics, models, narrate, params, plots, record, training
-
-record.print_versions()
-PARAMS = params.check(globals())
-training.set_seed(SEED)
+run = session.start(globals())
 
 # %% [markdown]
 # ## Data
 #
-# The same rows, images and split as in notebook 01.
+# The rows of notebook 01, and below the cached features of notebook 04.
 
 # %% tags=["nbval-check-output"]
-whales = data.load_dataset(DATA_DIR, n_rows=N_ROWS, img_size=IMG_SIZE,
-                           validation_split=VALIDATION_SPLIT, split=SPLIT, seed=SEED)
+whales = run.load_dataset()
 print(whales.describe())
 
 # %% [markdown]
 # ## Model
 #
-# The frozen ResNet50V2 and the student's head of notebook 04, described there; the
-# backbone carries its own preprocessing as its first layer.
-
-# %%
-weights = models.choose_backbone_weights(BACKBONE_WEIGHTS)
-print(weights.note)
-backbone = models.resnet_backbone(IMG_SIZE, weights)
-head = models.transfer_head(whales.n_classes, seed=SEED)
-model = models.transfer_model(backbone, head)
+# Notebook 04's model, described there; only the training stops earlier.
 
 # %% tags=["nbval-check-output"]
+weights, backbone, head, model = models.frozen_resnet_with_head(
+    IMG_SIZE, whales.n_classes, backbone_weights=BACKBONE_WEIGHTS, seed=SEED)
+print(weights.note)
 models.print_summary(model)
 
 # %% [markdown]
 # ## Features, once
 #
-# As in notebook 04 (which explains why): the frozen backbone's features of every photo,
-# computed once, and the head trains on them.
+# Notebook 04 explains why: the backbone is frozen, so each photo's features are
+# computed once and the head trains on them.
 
 # %%
 features = models.backbone_features(backbone, whales.images)
-f_train, f_val = whales.train_val(features)
+train_features, val_features = whales.train_val(features)
 print(f"features: {features.shape}, {features.dtype}")
 
 # %% [markdown]
@@ -110,8 +95,9 @@ print(f"features: {features.shape}, {features.dtype}")
 
 # %%
 training.compile_model(head)
-history = training.fit(head, train=(f_train, whales.y_train), validation=(f_val, whales.y_val),
-                       epochs=EPOCHS, batch_size=BATCH_SIZE,
+history = training.fit(head, train=(train_features, whales.y_train),
+                       validation=(val_features, whales.y_val), epochs=EPOCHS,
+                       batch_size=BATCH_SIZE,
                        callbacks=[training.reduce_lr("val_loss"), training.early_stopping()],
                        verbose=VERBOSE)
 print(f"stopped after {len(history.history['loss'])} of {EPOCHS} epochs")
@@ -119,36 +105,15 @@ print(f"stopped after {len(history.history['loss'])} of {EPOCHS} epochs")
 # %% [markdown]
 # ## Evaluate
 #
-# The yardsticks of notebook 01 on the same validation rows: the all-`new_whale` baseline,
-# the pixel neighbour and the ceiling.
+# The early-stopped head against the yardsticks of notebook 01; the report sets it
+# beside 04.
 
 # %%
-result = metrics.evaluate(training.predict(head, f_val), whales)
-print(metrics.format_results(result))
+result = metrics.evaluate(training.predict(head, val_features), whales)
+run.show(result, history, backbone_weights=weights.source)
 
 # %%
-plots.plot_history(history, "06 · ResNet50V2 + early stopping",
-                   baseline_accuracy=result["baseline"]["accuracy"]);
-
-# %%
-plots.plot_baseline_comparison(result, "06 · ResNet50V2 + early stopping");
-
-# %% [markdown]
-# The same yardsticks as in notebook 01, on the same rows; the sentences below are
-# computed from this run's numbers (paired 95 % intervals).
-
-# %%
-train_accuracy = metrics.last_epoch(history, "accuracy")
-Markdown(narrate.what_this_run_shows(result, train_accuracy=train_accuracy,
-                                     notebook="06_transfer_early_stopping",
-                                     backbone_weights=weights.source))
-
-# %%
-saved = record.save_metrics(OUTPUT_DIR, "06_transfer_early_stopping", result, history,
-                            params={**PARAMS, **whales.used_params(),
-                                    "BACKBONE_WEIGHTS": weights.source},
-                            extra={"parameters": models.count_params(model)})
-print(f"metrics written to {saved}")
+run.record(result, history, whales=whales, model=model, backbone_weights=weights.source)
 
 # %% [markdown]
 # ## Takeaways

@@ -20,6 +20,8 @@
 # %% [markdown]
 # # 07 · A grid search over optimizers
 #
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/whale-notebooks/whale-notebooks/blob/main/notebooks/07_grid_search.ipynb)
+#
 # The student wrapped the transfer model in scikeras' `KerasClassifier` and let
 # scikit-learn's `GridSearchCV` try four optimizers (adam, sgd, adamax, nadam) with
 # two-fold cross-validation. The search reported 0.86-0.95 "validation accuracy",
@@ -34,7 +36,7 @@ IMG_SIZE = 48
 EPOCHS = 20
 BATCH_SIZE = 32
 VALIDATION_SPLIT = 0.3
-SPLIT = "seed"
+SPLIT = "last-rows"
 SEED = 0
 OUTPUT_DIR = "../outputs/default"
 VERBOSE = 2
@@ -43,66 +45,49 @@ BACKBONE_WEIGHTS = "auto"
 # %% [markdown]
 # ## Setup
 #
-# As in notebook 01: the shared package, the parameters checked, the seeds set.
+# As in notebook 01; the search itself lives in `gridsearch`.
 
 # %%
-import os
-import sys
+import importlib.util, subprocess, sys  # noqa: E401
 
-if "google.colab" in sys.modules and not os.path.exists(DATA_DIR):
-    # In Colab: install whale_utils from the repository, then write the synthetic data.
-    import subprocess
-
-    for args in (["pip", "install", "-q", "git+https://github.com/whale-notebooks/whale-notebooks"],
-                 ["whale_utils.synthetic", "--out", DATA_DIR, "--images", "4500"]):
-        subprocess.run([sys.executable, "-m", *args], check=True)
+if not importlib.util.find_spec("whale_utils"):  # Colab: install the series' package
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "git+https://github.com/whale-notebooks/whale-notebooks"], check=True)  # noqa: E501
 
 # %%
-import whale_utils  # noqa: F401  (quiets TensorFlow's log before it loads)
-from IPython.display import Markdown
+from whale_utils import gridsearch, metrics, models, plots, session
 
-from whale_utils import (data, gridsearch, metrics, models, narrate, params, plots, record,
-                         training)
-
-record.print_versions()
-PARAMS = params.check(globals())
-training.set_seed(SEED)
+run = session.start(globals())
 
 # %% [markdown]
 # ## Data
 #
-# The same rows, images and split as in notebook 01.
+# The rows of notebook 01. `GridSearchCV` splits the training rows again, into folds;
+# the validation rows stay untouched until the end.
 
 # %% tags=["nbval-check-output"]
-whales = data.load_dataset(DATA_DIR, n_rows=N_ROWS, img_size=IMG_SIZE,
-                           validation_split=VALIDATION_SPLIT, split=SPLIT, seed=SEED)
+whales = run.load_dataset()
 print(whales.describe())
 
 # %% [markdown]
 # ## Model
 #
-# The frozen ResNet50V2 and the student's head of notebook 04, described there; the
-# backbone carries its own preprocessing as its first layer.
-
-# %%
-weights = models.choose_backbone_weights(BACKBONE_WEIGHTS)
-print(weights.note)
-backbone = models.resnet_backbone(IMG_SIZE, weights)
-head = models.transfer_head(whales.n_classes, seed=SEED)
-model = models.transfer_model(backbone, head)
+# Notebook 04's backbone and head; the head is wrapped for scikit-learn below.
 
 # %% tags=["nbval-check-output"]
+weights, backbone, head, model = models.frozen_resnet_with_head(
+    IMG_SIZE, whales.n_classes, backbone_weights=BACKBONE_WEIGHTS, seed=SEED)
+print(weights.note)
 models.print_summary(model)
 
 # %% [markdown]
 # ## Features, once
 #
-# As in notebook 04 (which explains why): the frozen backbone's features of every photo,
-# computed once, and the head trains on them.
+# The search trains eight heads (four optimizers, two folds) and a refit: on cached
+# features, as in notebook 04, each takes seconds.
 
 # %%
 features = models.backbone_features(backbone, whales.images)
-f_train, f_val = whales.train_val(features)
+train_features, val_features = whales.train_val(features)
 print(f"features: {features.shape}, {features.dtype}")
 
 # %% [markdown]
@@ -117,8 +102,8 @@ print(f"features: {features.shape}, {features.dtype}")
 plots.show_code(gridsearch.grid_search)
 
 # %%
-search = gridsearch.grid_search(f_train, whales.y_train, epochs=EPOCHS, batch_size=BATCH_SIZE,
-                              cv=2, seed=SEED)
+search = gridsearch.grid_search(train_features, whales.y_train, epochs=EPOCHS,
+                                batch_size=BATCH_SIZE, cv=2, seed=SEED)
 table = gridsearch.grid_table(search)
 table
 
@@ -134,8 +119,9 @@ table
 best = search.best_estimator_
 history = best.history_
 model = best.model_
-scores = metrics.expand_scores(best.predict_proba(f_val), best.classes_, whales.n_classes)
-grid_scores = {"train": best.score(f_train, whales.y_train),
+scores = metrics.expand_scores(best.predict_proba(val_features), best.classes_,
+                               whales.n_classes)
+grid_scores = {"train": best.score(train_features, whales.y_train),
                "cross_validated": float(search.best_score_)}
 print(f"best optimizer: {search.best_params_['optimizer']}")
 print(f"accuracy on its own training rows: {grid_scores['train']:.3f}")
@@ -145,39 +131,16 @@ print(f"held-out validation accuracy:      {metrics.accuracy(whales.y_val, score
 # %% [markdown]
 # ## Evaluate
 #
-# The yardsticks of notebook 01 on the same validation rows: the all-`new_whale` baseline,
-# the pixel neighbour and the ceiling.
+# The refitted best optimizer on the held-out validation rows, against the yardsticks
+# of notebook 01.
 
 # %%
 result = metrics.evaluate(scores, whales)
-print(metrics.format_results(result))
+run.show(result, history, backbone_weights=weights.source, grid_scores=grid_scores)
 
 # %%
-plots.plot_history(history, "07 · grid search, best optimizer refit",
-                   baseline_accuracy=result["baseline"]["accuracy"]);
-
-# %%
-plots.plot_baseline_comparison(result, "07 · grid search (best optimizer)");
-
-# %% [markdown]
-# The same yardsticks as in notebook 01, on the same rows; the sentences below are
-# computed from this run's numbers (paired 95 % intervals).
-
-# %%
-train_accuracy = metrics.last_epoch(history, "accuracy")
-Markdown(narrate.what_this_run_shows(result, train_accuracy=train_accuracy,
-                                     notebook="07_grid_search",
-                                     backbone_weights=weights.source,
-                                     grid_scores=grid_scores))
-
-# %%
-saved = record.save_metrics(OUTPUT_DIR, "07_grid_search", result, history,
-                            params={**PARAMS, **whales.used_params(),
-                                    "BACKBONE_WEIGHTS": weights.source},
-                            extra={"parameters": models.count_params(model),
-                                   "grid_search": grid_scores},
-                            seconds=search.seconds)
-print(f"metrics written to {saved}")
+run.record(result, history, whales=whales, model=model, backbone_weights=weights.source,
+           extra={"grid_search": grid_scores}, seconds=search.seconds)
 
 # %% [markdown]
 # ## Takeaways

@@ -164,7 +164,7 @@ def test_every_missing_photo_is_listed(photos):
 
 # --------------------------------------------------------------------------- parameters
 GOOD = {"DATA_DIR": "DATA", "N_ROWS": 50, "IMG_SIZE": 32, "EPOCHS": 2, "BATCH_SIZE": 32,
-        "VALIDATION_SPLIT": 0.3, "SPLIT": "seed", "SEED": 0, "OUTPUT_DIR": "OUT",
+        "VALIDATION_SPLIT": 0.3, "SPLIT": "last-rows", "SEED": 0, "OUTPUT_DIR": "OUT",
         "VERBOSE": 2, "BACKBONE_WEIGHTS": "none"}
 
 
@@ -187,7 +187,7 @@ def test_good_parameters_pass_and_are_returned(good):
     ("IMG_SIZE", 5000, "IMG_SIZE=5000: must be between 32 and 1024"),
     ("VALIDATION_SPLIT", 1.5, "VALIDATION_SPLIT=1.5: must be between 0 and 1"),
     ("VALIDATION_SPLIT", "0.3", "VALIDATION_SPLIT='0.3': must be a number between 0 and 1"),
-    ("SPLIT", "random", "SPLIT='random': must be one of 'seed', 'known'"),
+    ("SPLIT", "random", "SPLIT='random': must be one of 'last-rows', 'known'"),
     ("SEED", -1, "SEED=-1: must be between 0 and"),
     ("VERBOSE", 3, "VERBOSE=3: must be one of 0, 1, 2"),
     ("BACKBONE_WEIGHTS", None, "BACKBONE_WEIGHTS=None: must be a non-empty string"),

@@ -51,7 +51,7 @@ def test_seed_split_is_keras_validation_split():
     x = np.arange(37)
     (train, _), (val, _) = array_slicing.train_validation_split(
         (x, x), validation_split=0.3)
-    train_idx, val_idx = data.split_rows(["w"] * 37, 0.3, "seed")
+    train_idx, val_idx = data.split_rows(["w"] * 37, 0.3, "last-rows")
     assert keras.ops.convert_to_numpy(train).tolist() == train_idx.tolist()
     assert keras.ops.convert_to_numpy(val).tolist() == val_idx.tolist()
 
@@ -109,7 +109,7 @@ def test_loads_real_kaggle_photos(tmp_path):
 
 
 def test_load_dataset_describes_split(tiny_set, tmp_path):
-    whales = data.load_dataset(tiny_set, 50, 32, 0.3, "seed", 0, cache_dir=tmp_path)
+    whales = data.load_dataset(tiny_set, 50, 32, 0.3, "last-rows", 0, cache_dir=tmp_path)
     assert len(whales.train_idx) == 35 and len(whales.val_idx) == 15
     assert whales.x_train.dtype == np.uint8
     assert whales.source == "synthetic"

@@ -31,20 +31,20 @@ DATA_DIR = "../data/synthetic/smoke"
 N_ROWS = 200
 IMG_SIZE = 32
 VALIDATION_SPLIT = 0.3
-SPLIT = "seed"
+SPLIT = "last-rows"
 SEED = 0
 OUTPUT_DIR = "../outputs/smoke"
 
 # %%
-from whale_utils import data, metrics, params, record
+from whale_utils import metrics, session
 
-PARAMS = params.check(globals())
-whales = data.load_dataset(DATA_DIR, N_ROWS, IMG_SIZE, VALIDATION_SPLIT, SPLIT, SEED)
+run = session.start(globals())
+whales = run.load_dataset()
 scores = metrics.pixel_neighbour_scores(whales.x_train, whales.y_train, whales.x_val,
                                         whales.new_whale_label, whales.n_classes)
 result = metrics.evaluate(scores, whales)
-print(record.save_metrics(OUTPUT_DIR, "99_example", result,
-                          params={**PARAMS, **whales.used_params()}))
+run.show(result)
+run.record(result, whales=whales)
 '''
 
 

@@ -62,7 +62,7 @@ def test_profiles_name_only_shared_parameters(profile):
 def test_seed_profile_is_the_students_procedure():
     params = series.load_profile("seed")
     assert (params["N_ROWS"], params["IMG_SIZE"], params["EPOCHS"]) == (10000, 100, 10)
-    assert (params["VALIDATION_SPLIT"], params["SPLIT"]) == (0.3, "seed")
+    assert (params["VALIDATION_SPLIT"], params["SPLIT"]) == (0.3, "last-rows")
     assert series.parameters(params, "03_dropout_datagen")["BATCH_SIZE"] == 64
 
 

@@ -17,8 +17,6 @@ from pathlib import Path
 
 from whale_utils import registry, report
 
-REPOSITORY = "whale-notebooks/whale-notebooks"
-COLAB = "https://colab.research.google.com/github/{repo}/blob/main/notebooks/{notebook}.ipynb"
 
 STORY = """
 <p>A student project on the Kaggle <em>Humpback Whale Identification</em> competition
@@ -88,7 +86,7 @@ def index_page(output_dir: Path, pages: list[Path], has_report: bool) -> str:
                       "interval):</p><ul>"] + [f"<li>{html.escape(s)}</li>" for s in steps] + ["</ul>"]
     parts.append("<h2>The notebooks</h2><ol>")
     for page in pages:
-        colab = COLAB.format(repo=REPOSITORY, notebook=page.stem)
+        colab = registry.colab_url(page.stem)
         title = registry.describe(page.stem)["title"] or page.stem
         parts.append(f"<li><a href='{page.name}'>{page.stem}</a>: {html.escape(title)} "
                      f"(<a href='{colab}'>open in Colab</a>)</li>")

@@ -21,7 +21,8 @@ from sklearn.preprocessing import LabelEncoder
 NEW_WHALE = "new_whale"
 SYNTHETIC_MARKER = ".whale_synthetic.json"  # written by whale_utils.synthetic
 COLUMNS = ("Image", "Id")
-SPLITS = ("seed", "known")
+SPLITS = ("last-rows", "known")
+RENAMED_SPLITS = {"seed": "last-rows"}     # old value: new name (the old one still works)
 DECODER_VERSION = "dct-scaled-area-v2"  # part of the cache key: change it when decoding changes
 MEMORY_FACTOR = 3  # the uint8 array, its training/validation copies and a batch pipeline
 EXIF_ORIENTATION = 0x0112  # the EXIF tag image viewers turn photos by
@@ -310,14 +311,26 @@ def load_photos(data_dir: str | Path, names, img_size: int,
 
 
 # --------------------------------------------------------------------------- splits
-def split_rows(ids, validation_split: float, split: str = "seed",
+def split_name(split: str) -> str:
+    """The current name of a split; an old name works, with a deprecation message."""
+    if split in RENAMED_SPLITS:
+        new = RENAMED_SPLITS[split]
+        warnings.warn(f"SPLIT={split!r} is now called {new!r}: write SPLIT={new!r} "
+                      f"(in the parameters cell or the profile); {split!r} still works for now",
+                      FutureWarning, stacklevel=3)
+        return new
+    return split
+
+
+def split_rows(ids, validation_split: float, split: str = "last-rows",
                seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Row indices (train, validation), both non-empty.
 
-    ``"seed"`` reproduces Keras ``validation_split``: the last fraction of the rows,
+    ``"last-rows"`` reproduces Keras ``validation_split``: the last fraction of the rows,
     unshuffled. ``"known"`` is a seeded split in which every known whale in validation
     also has images in training, and ``new_whale`` keeps its share.
     """
+    split = split_name(split)
     train, val = _split_rows(ids, validation_split, split, seed)
     for name, rows in (("training", train), ("validation", val)):
         if len(rows) == 0:
@@ -332,7 +345,7 @@ def _split_rows(ids, validation_split: float, split: str, seed: int):
         raise ValueError(f"VALIDATION_SPLIT must be between 0 and 1, got {validation_split}")
     ids = np.asarray(ids)
     n = len(ids)
-    if split == "seed":
+    if split == "last-rows":
         split_at = int(np.floor(n * (1.0 - validation_split)))
         return np.arange(split_at), np.arange(split_at, n)
     if split != "known":
@@ -361,7 +374,7 @@ class WhaleData:
     encoder: LabelEncoder
     train_idx: np.ndarray
     val_idx: np.ndarray
-    split: str = "seed"
+    split: str = "last-rows"
     source: str = field(default="")
 
     @property
@@ -423,7 +436,7 @@ class WhaleData:
 
 
 def load_dataset(data_dir: str | Path, n_rows: int | None, img_size: int,
-                 validation_split: float = 0.3, split: str = "seed", seed: int = 0,
+                 validation_split: float = 0.3, split: str = "last-rows", seed: int = 0,
                  cache_dir: str | Path | None = DEFAULT_CACHE,
                  bad_photos: str = "stop") -> WhaleData:
     """Labels, encoded Ids, uint8 images and a train/validation split, in one call.
@@ -433,6 +446,7 @@ def load_dataset(data_dir: str | Path, n_rows: int | None, img_size: int,
     """
     if img_size < 32:
         raise ValueError(f"IMG_SIZE must be at least 32 px (ResNet50V2's minimum), got {img_size}")
+    split = split_name(split)
     frame = read_labels(data_dir, n_rows)
     split_rows(frame["Id"], validation_split, split, seed)      # fails fast on a bad split
     check_memory(len(frame), img_size)

@@ -10,6 +10,7 @@ import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import keras
 from keras import layers
@@ -196,6 +197,25 @@ def transfer_model(backbone: keras.Model, head: keras.Model) -> keras.Model:
     """Backbone and head as one model that takes uint8 images."""
     inputs = keras.Input(backbone.input_shape[1:], dtype="uint8")
     return keras.Model(inputs, head(backbone(inputs)), name="transfer_model")
+
+
+class Transfer(NamedTuple):
+    """Notebook 04's model in its parts."""
+
+    weights: BackboneWeights
+    backbone: keras.Model
+    head: keras.Model
+    model: keras.Model
+
+
+def frozen_resnet_with_head(img_size: int, n_classes: int, backbone_weights: str = "auto",
+                            seed: int = 0) -> Transfer:
+    """The transfer model of notebooks 04-07: the backbone weights chosen (``"auto"``,
+    ``"imagenet"`` or ``"none"``), the frozen ResNet50V2, the student's head, both joined."""
+    weights = choose_backbone_weights(backbone_weights)
+    backbone = resnet_backbone(img_size, weights)
+    head = transfer_head(n_classes, seed=seed)
+    return Transfer(weights, backbone, head, transfer_model(backbone, head))
 
 
 def backbone_features(backbone: keras.Model, images, batch_size: int = 64):

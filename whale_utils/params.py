@@ -14,7 +14,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from whale_utils.data import SPLITS
+from whale_utils.data import RENAMED_SPLITS, SPLITS, split_name
 
 VERBOSITY = (0, 1, 2)
 MAX_IMG_SIZE = 1024      # the real photos are about 1050 px wide
@@ -79,7 +79,7 @@ CHECKS = {
     "EPOCHS": lambda name, v: _integer(name, v, 1),
     "BATCH_SIZE": lambda name, v: _integer(name, v, 1),
     "VALIDATION_SPLIT": lambda name, v: _validation_split(v),
-    "SPLIT": lambda name, v: _choice(name, v, SPLITS),
+    "SPLIT": lambda name, v: split_name(v) if v in RENAMED_SPLITS else _choice(name, v, SPLITS),
     "SEED": lambda name, v: _integer(name, v, 0, 2**32 - 1),
     "OUTPUT_DIR": _text,
     "VERBOSE": lambda name, v: _choice(name, v, VERBOSITY),

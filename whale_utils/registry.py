@@ -60,3 +60,58 @@ def _describe(path: str, _mtime: int) -> tuple:
 def model_name(name: str) -> str:
     """The notebook's model as its front matter names it, else its own name."""
     return describe(name)["model"] or name
+
+
+# --------------------------------------------------------------------------- links
+COLAB_BADGE = "https://colab.research.google.com/assets/colab-badge.svg"
+
+
+def repository_url() -> str:
+    """The repository's URL, written once: ``[project.urls] Repository`` of
+    ``pyproject.toml`` (or of the installed package's metadata)."""
+    pyproject = ROOT / "pyproject.toml"
+    if pyproject.is_file():
+        import tomllib
+
+        return tomllib.loads(pyproject.read_text())["project"]["urls"]["Repository"]
+    from importlib import metadata
+
+    for entry in metadata.metadata("whale-notebooks").get_all("Project-URL") or []:
+        label, _, url = entry.partition(", ")
+        if label == "Repository":
+            return url
+    raise LookupError("whale-notebooks declares no Repository URL")
+
+
+def colab_url(name: str) -> str:
+    """Where Colab opens the notebook ``name`` from the repository's main branch."""
+    path = repository_url().removeprefix("https://github.com/")
+    return f"https://colab.research.google.com/github/{path}/blob/main/notebooks/{name}.ipynb"
+
+
+def links(name: str) -> dict[str, str]:
+    """The lines of a notebook that carry the repository URL, as they must read."""
+    return {"badge": f"# [![Open In Colab]({COLAB_BADGE})]({colab_url(name)})",
+            "install": f"git+{repository_url()}"}
+
+
+def stamp_links(path: Path) -> bool:
+    """Rewrite a notebook source's Colab badge and install line from ``repository_url``;
+    ``True`` when the file changed."""
+    name, text = Path(path).stem, Path(path).read_text(encoding="utf-8")
+    wanted = links(name)
+    new = re.sub(r"^# \[!\[Open In Colab\]\(.*$", lambda _: wanted["badge"], text, flags=re.M)
+    new = re.sub(r"git\+https://[^\"\s]+", lambda _: wanted["install"], new)
+    if new != text:
+        Path(path).write_text(new, encoding="utf-8")
+    return new != text
+
+
+if __name__ == "__main__":
+    import sys
+
+    if sys.argv[1:] != ["--links"]:
+        raise SystemExit("usage: python -m whale_utils.registry --links")
+    for notebook in notebooks():
+        if stamp_links(NOTEBOOK_DIR / f"{notebook}.py"):
+            print(f"{notebook}.py: Colab badge and install line set from pyproject.toml")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
 import queue
 import shutil
 import sys
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import yaml
 
-from whale_utils import registry
+from whale_utils import data, registry
 
 ROOT = registry.ROOT
 NOTEBOOK_DIR = registry.NOTEBOOK_DIR
@@ -29,16 +30,33 @@ GOLDEN_DIR = ROOT / "tests" / "golden"
 NOTEBOOKS = tuple(registry.notebooks())
 
 
+def profile_folder():
+    """``notebooks/params/`` in a checkout; the copy installed with the package otherwise
+    (a notebook opened alone, as in Colab)."""
+    if PROFILE_DIR.is_dir():
+        return PROFILE_DIR
+    from importlib import resources
+
+    return resources.files("whale_utils.profiles")
+
+
 def profiles() -> list[str]:
-    return sorted(p.stem for p in PROFILE_DIR.glob("*.yaml"))
+    return sorted(p.name[:-5] for p in profile_folder().iterdir() if p.name.endswith(".yaml"))
 
 
 def load_profile(name: str) -> dict:
-    """The parameters of ``notebooks/params/<name>.yaml``."""
-    path = PROFILE_DIR / f"{name}.yaml"
+    """The parameters of ``notebooks/params/<name>.yaml``; an old ``SPLIT`` name is
+    replaced by its new one, with a message that says what to write."""
+    path = profile_folder().joinpath(f"{name}.yaml")
     if not path.is_file():
         raise SystemExit(f"error: no profile {name!r} ({path}); choose one of {profiles()}")
-    return yaml.safe_load(path.read_text())
+    profile = yaml.safe_load(path.read_text())
+    old = profile.get("SPLIT")
+    if old in data.RENAMED_SPLITS:
+        profile["SPLIT"] = data.RENAMED_SPLITS[old]
+        print(f"note: profile {name!r} ({path}): SPLIT: {old} is now called "
+              f"{profile['SPLIT']}; write SPLIT: {profile['SPLIT']} there", file=sys.stderr)
+    return profile
 
 
 def select(names: list[str] | None) -> list[str]:
@@ -79,6 +97,17 @@ def prepare_data(profile: dict, name: str) -> None:
             "(see data/README.md), or run a synthetic profile: PROFILE=default")
 
 
+class _NotebookNameIsInjected(logging.Filter):
+    """papermill warns about any parameter a notebook does not declare; NOTEBOOK is
+    meant to be injected that way."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "unknown parameter: NOTEBOOK" not in record.getMessage()
+
+
+logging.getLogger("papermill").addFilter(_NotebookNameIsInjected())
+
+
 def execute(notebook: str, params: dict, output: Path, bar: int = 0) -> None:
     """Run one notebook with papermill, writing the executed copy to ``output``.
 
@@ -96,8 +125,11 @@ def execute(notebook: str, params: dict, output: Path, bar: int = 0) -> None:
     progress = {"desc": f"{notebook[:24]:24}", "position": bar, "leave": True}
     # The kernel leaves C-level output (TensorFlow's runtime) on the terminal instead of
     # piping it into the notebook: at shutdown that pipe's reader could print tracebacks.
+    # NOTEBOOK (the notebook's own name) is not a parameter a user sets: the runner
+    # injects it so that the notebook's record knows whose metrics it writes.
     pm.execute_notebook(str(source), str(output), progress_bar=progress,
-                        parameters={k: v for k, v in params.items() if k in declared},
+                        parameters={**{k: v for k, v in params.items() if k in declared},
+                                    "NOTEBOOK": notebook},
                         kernel_name="python3",
                         extra_arguments=["--IPKernelApp.capture_fd_output=False"])
 
@@ -216,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stats", action="store_true",
                         help="with data: print the data set's statistics next to the real data's")
     parser.add_argument("--gallery", metavar="PNG", help="with data: write a photo grid per whale")
-    parser.add_argument("--split", choices=["seed", "known"],
+    parser.add_argument("--split", choices=[*data.SPLITS, *data.RENAMED_SPLITS],
                         help="override the profile's SPLIT (outputs go to outputs/PROFILE-SPLIT)")
     args = parser.parse_args(argv)
     if args.command == "run":

@@ -1,0 +1,105 @@
+"""One setup call and one record call: the notebook's name, the profile's data, the
+parameters it ran with; the renamed split; the repository URL written once."""
+
+import json
+import subprocess
+import sys
+import zipfile
+
+import numpy as np
+import pytest
+import yaml
+
+from whale_utils import data, metrics, params, registry, series, session
+
+
+def test_notebook_name_comes_from_the_runner_then_jupyter_then_vscode(monkeypatch):
+    monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
+    assert session.notebook_name({}) is None
+    monkeypatch.setenv("JPY_SESSION_NAME", "/home/me/notebooks/07_grid_search-Copy1.ipynb")
+    assert session.notebook_name({}) == "07_grid_search-Copy1"   # a copy is not 07
+    assert session.notebook_name({"NOTEBOOK": "03_dropout_datagen"}) == "03_dropout_datagen"
+    monkeypatch.delenv("JPY_SESSION_NAME")
+    assert session.notebook_name({"__vsc_ipynb_file__": "/x/02_dropout.ipynb"}) == "02_dropout"
+
+
+def namespace(data_dir, output_dir, **extra):
+    return {"DATA_DIR": str(data_dir), "N_ROWS": 40, "IMG_SIZE": 32, "EPOCHS": 1,
+            "BATCH_SIZE": 8, "VALIDATION_SPLIT": 0.3, "SPLIT": "last-rows", "SEED": 0,
+            "OUTPUT_DIR": str(output_dir), "VERBOSE": 0, **extra}
+
+
+def test_start_writes_the_profiles_synthetic_data_when_missing(tmp_path, monkeypatch):
+    monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
+    folder = tmp_path / "data" / "synthetic" / "smoke"
+    run = session.start(namespace(folder, tmp_path / "out", NOTEBOOK="42_new"))
+    smoke = series.load_profile("smoke")["synthetic"]
+    assert len(data.read_labels(folder, None)) == smoke["images"]
+    assert run.notebook == "42_new" and run.params["N_ROWS"] == 40
+    # a folder that is not a profile's synthetic data is never written: a clear error
+    with pytest.raises(params.ParameterError, match="no train.csv"):
+        session.start(namespace(tmp_path / "mine", tmp_path / "out"))
+    assert not (tmp_path / "mine").exists()
+
+
+def test_record_writes_under_the_notebooks_own_name_with_what_it_used(tiny_set, tmp_path):
+    run = session.Run(notebook="42_new", params=params.check(namespace(tiny_set, tmp_path)))
+    whales = run.load_dataset(cache_dir=None)
+    scores = np.eye(whales.n_classes)[whales.y_val]
+    result = metrics.evaluate_labels(scores, whales.y_val, whales.y_train,
+                                     whales.new_whale_label)
+    path = run.record(result, {"loss": [1.0], "accuracy": [0.5]}, whales=whales,
+                      backbone_weights="none-offline")
+    saved = json.loads(path.read_text())
+    assert path == tmp_path / "metrics" / "42_new.json" and saved["notebook"] == "42_new"
+    assert saved["params"]["N_ROWS"] == len(whales.frame) and saved["params"]["DATA"] == "synthetic"
+    assert saved["params"]["BACKBONE_WEIGHTS"] == "none-offline"
+    unnamed = session.Run(notebook=None, params=run.params)
+    assert unnamed.record(result, whales=whales) is None
+    assert sorted(p.name for p in (tmp_path / "metrics").iterdir()) == ["42_new.json",
+                                                                        "42_new.rows.csv"]
+
+
+def test_the_old_split_name_still_works_and_says_so(tmp_path, monkeypatch, capsys):
+    ids = [f"w{i % 5}" for i in range(30)]
+    with pytest.warns(FutureWarning, match="SPLIT='seed' is now called 'last-rows'"):
+        old = data.split_rows(ids, 0.3, "seed")
+    new = data.split_rows(ids, 0.3, "last-rows")
+    assert all((a == b).all() for a, b in zip(old, new))
+    with pytest.warns(FutureWarning):
+        assert params.check({"SPLIT": "seed"}) == {"SPLIT": "last-rows"}
+    profile = yaml.safe_load((series.PROFILE_DIR / "smoke.yaml").read_text())
+    (tmp_path / "old.yaml").write_text(yaml.safe_dump({**profile, "SPLIT": "seed"}))
+    monkeypatch.setattr(series, "PROFILE_DIR", tmp_path)
+    assert series.load_profile("old")["SPLIT"] == "last-rows"
+    assert "SPLIT: seed is now called last-rows" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", series.NOTEBOOKS)
+def test_colab_badge_and_install_line_use_the_one_repository_url(name):
+    source = (registry.NOTEBOOK_DIR / f"{name}.py").read_text()
+    wanted = registry.links(name)
+    assert wanted["badge"] in source, "run `make sync` to set the badge from pyproject.toml"
+    assert wanted["install"] in source
+    repository = registry.repository_url().removeprefix("https://github.com/")
+    assert source.count(repository) == 2      # the badge's and the install line's, no other
+
+
+def test_stamp_links_rewrites_the_url_from_pyproject(tmp_path, monkeypatch):
+    page = tmp_path / "01_x.py"
+    page.write_text("# [![Open In Colab](old)](https://colab.research.google.com/github/a/b)\n"
+                    '"git+https://github.com/a/b"\n')
+    monkeypatch.setattr(registry, "repository_url", lambda: "https://github.com/me/fork")
+    assert registry.stamp_links(page) and not registry.stamp_links(page)
+    assert "github/me/fork/blob/main/notebooks/01_x.ipynb" in page.read_text()
+    assert '"git+https://github.com/me/fork"' in page.read_text()
+
+
+def test_the_installed_package_carries_the_profiles_and_the_url(tmp_path):
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+                    "-q", "-w", str(tmp_path), str(registry.ROOT)], check=True)
+    (wheel,) = tmp_path.glob("*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert {f"whale_utils/profiles/{p}.yaml" for p in series.profiles()} <= set(names)
+    meta = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("METADATA"))).decode()
+    assert f"Project-URL: Repository, {registry.repository_url()}" in meta

@@ -1,0 +1,140 @@
+"""What every notebook does first and last, in one call each.
+
+    run = session.start(globals())      # Setup: data ready, parameters checked, seeds set
+    ...
+    run.show(result, history)           # Evaluate: table, curves, what this run shows
+    run.record(result, history, whales=whales, model=model)   # the metrics JSON
+
+``start`` learns the notebook's name from the runner (papermill injects ``NOTEBOOK``),
+from the Jupyter session (``JPY_SESSION_NAME``) or from VS Code, so a copied notebook
+never writes over another's metrics.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from whale_utils import params, record, registry
+
+
+def notebook_name(namespace: dict) -> str | None:
+    """``NN_name`` of the running notebook, or ``None`` when nothing says it."""
+    injected = namespace.get("NOTEBOOK")
+    if injected:
+        return str(injected)
+    for path in (os.environ.get("JPY_SESSION_NAME"), namespace.get("__vsc_ipynb_file__")):
+        if path and str(path).endswith(".ipynb"):
+            return Path(path).stem
+    return None
+
+
+def in_colab() -> bool:
+    return "google.colab" in sys.modules
+
+
+def prepare_synthetic_data(data_dir: str | Path) -> bool:
+    """Write the synthetic data a profile reads from ``.../synthetic/<profile>`` when it is
+    missing (a notebook opened alone, as in Colab). ``False`` when ``data_dir`` is not
+    such a folder or already has its ``train.csv``."""
+    from whale_utils import series, synthetic
+
+    folder = Path(data_dir)
+    if (folder / "train.csv").is_file() or folder.parent.name != "synthetic":
+        return False
+    if folder.name not in series.profiles():
+        return False
+    options = series.load_profile(folder.name).get("synthetic")
+    if not options:
+        return False
+    print(f"writing the {folder.name!r} profile's synthetic data to {folder} "
+          f"({options['images']} photos); for the real photos set DATA_DIR to the folder of "
+          "the competition's train.csv and train/ (see data/README.md)")
+    synthetic.generate(folder, options["images"], options["seed"], options["size"])
+    return True
+
+
+@dataclass
+class Run:
+    """One notebook's run: its name, its checked parameters, and how it reports."""
+
+    notebook: str | None
+    params: dict
+
+    @property
+    def title(self) -> str:
+        """``NN · model`` for figures, from the notebook's front matter."""
+        if self.notebook is None:
+            return ""
+        number = self.notebook.split("_")[0]
+        model = registry.describe(self.notebook)["model"]
+        return f"{number} · {model}" if model else self.notebook
+
+    def load_dataset(self, **options):
+        """Notebook 01's ``data.load_dataset`` call, with this notebook's parameters."""
+        from whale_utils import data
+
+        p = self.params
+        return data.load_dataset(p["DATA_DIR"], n_rows=p["N_ROWS"], img_size=p["IMG_SIZE"],
+                                 validation_split=p["VALIDATION_SPLIT"], split=p["SPLIT"],
+                                 seed=p["SEED"], **options)
+
+    def show(self, result: dict, history=None, **about):
+        """The Evaluate block: the scores table, the learning curves against the
+        all-`new_whale` baseline, the bar chart, and the generated "What this run shows"
+        (``about``: ``backbone_weights``, ``grid_scores``)."""
+        import matplotlib.pyplot as plt
+        from IPython.display import Markdown, display
+
+        from whale_utils import metrics, narrate, plots
+
+        print(metrics.format_results(result))
+        figures = [plots.plot_baseline_comparison(result, self.title)]
+        if history is not None:
+            figures.insert(0, plots.plot_history(
+                history, self.title, baseline_accuracy=result["baseline"]["accuracy"]))
+        for figure in figures:
+            display(figure)
+            plt.close(figure)
+        return Markdown(narrate.what_this_run_shows(
+            result, train_accuracy=metrics.last_epoch(history, "accuracy"),
+            notebook=self.notebook, **about))
+
+    def record(self, result: dict, history=None, *, whales=None, model=None,
+               backbone_weights: str | None = None, extra: dict | None = None,
+               seconds: float | None = None) -> Path | None:
+        """Write ``OUTPUT_DIR/metrics/<notebook>.json`` with the parameters the run used
+        (the rows ``whales`` really read, the backbone weights it really had)."""
+        from whale_utils import models
+
+        if self.notebook is None:
+            print("metrics not written: this kernel does not say which notebook it runs "
+                  "(run it with `make run NB=..`, or in Jupyter)")
+            return None
+        used = {**self.params, **(whales.used_params() if whales is not None else {})}
+        if backbone_weights is not None:
+            used["BACKBONE_WEIGHTS"] = backbone_weights
+        extra = {**({"parameters": models.count_params(model)} if model is not None else {}),
+                 **(extra or {})}
+        path = record.save_metrics(self.params["OUTPUT_DIR"], self.notebook, result, history,
+                                   params=used, extra=extra, seconds=seconds)
+        print(f"metrics written to {path}")
+        return path
+
+
+def start(namespace: dict) -> Run:
+    """Set a notebook up from its parameters (``globals()``): the profile's synthetic data
+    written if missing, every parameter checked, versions printed, seeds set."""
+    from whale_utils import training
+
+    if "DATA_DIR" in namespace:
+        prepare_synthetic_data(namespace["DATA_DIR"])
+    checked = params.check(namespace)
+    name = notebook_name(namespace)
+    record.print_versions()
+    print(f"notebook: {name or 'unnamed (metrics will not be written)'}")
+    if "SEED" in checked:
+        training.set_seed(checked["SEED"])
+    return Run(notebook=name, params=checked)
