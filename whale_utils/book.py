@@ -46,7 +46,8 @@ def render_notebook(path: Path, out: Path) -> Path:
     """One executed notebook as a standalone HTML page (figures embedded, no scripts).
 
     nbconvert's page fetches jQuery, require.js, MathJax and mermaid from CDNs, which the
-    series never uses; offline, those requests can keep a page loading. They are dropped.
+    series never uses; offline, those requests can keep a page loading. They are dropped,
+    and the Colab badge (an image on Colab's server) becomes a plain link.
     """
     import nbformat
     from nbconvert import HTMLExporter
@@ -54,6 +55,7 @@ def render_notebook(path: Path, out: Path) -> Path:
     exporter = HTMLExporter(template_name="classic")
     body, _ = exporter.from_notebook_node(nbformat.read(path, as_version=4))
     body = re.sub(r"<script\b.*?</script>\s*", "", body, flags=re.S)
+    body = re.sub(r"<img\b[^>]*colab-badge\.svg[^>]*>", "Open in Colab", body)
     page = out / f"{path.stem}.html"
     back = '<p style="margin:1rem"><a href="index.html">&larr; all notebooks</a></p>'
     page.write_text(body.replace("<body>", "<body>" + back, 1), encoding="utf-8")
