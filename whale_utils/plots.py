@@ -83,3 +83,34 @@ def show_code(function):
     from IPython.display import Markdown
 
     return Markdown(f"```python\n{inspect.getsource(function).rstrip()}\n```")
+
+
+def plot_threshold_curve(curve: dict, chosen: float):
+    """MAP@5 of the held-out training rows against the `new_whale` threshold."""
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    ax.plot(list(curve), list(curve.values()), "-", label="held-out training rows")
+    ax.axvline(chosen, color="k", ls="--", lw=1, label=f"chosen: {chosen:.2f}")
+    ax.set_xlabel("new_whale threshold (cosine similarity)")
+    ax.set_ylabel("MAP@5")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def show_nearest(whales, similarity, rows, k: int = 5):
+    """Validation photos (left) and their ``k`` most similar training photos, each with
+    its Id and similarity; a matching Id is marked."""
+    train_ids = whales.frame["Id"].iloc[whales.train_idx].to_numpy()
+    fig, axes = plt.subplots(len(rows), k + 1, figsize=(1.8 * (k + 1), 2.0 * len(rows)))
+    for line, row in zip(np.atleast_2d(axes), rows):
+        truth = whales.frame["Id"].iloc[whales.val_idx[row]]
+        line[0].imshow(whales.x_val[row])
+        line[0].set_title(f"query\n{truth}", fontsize=7)
+        for ax, j in zip(line[1:], np.argsort(-similarity[row])[:k]):
+            ax.imshow(whales.x_train[j])
+            mark = " (same)" if train_ids[j] == truth else ""
+            ax.set_title(f"{train_ids[j]}{mark}\n{similarity[row, j]:.2f}", fontsize=7)
+        for ax in line:
+            ax.axis("off")
+    fig.tight_layout()
+    return fig
