@@ -86,13 +86,15 @@ def fit_arcface(embedding: keras.Model, images, labels, epochs: int, batch_size:
     rows left out by the caller); the photos are shuffled every epoch."""
     import tensorflow as tf
 
+    from whale_utils import training
+
     classes = np.unique(labels)
     index = np.searchsorted(classes, labels).astype("int32")
     model = arcface_model(embedding, len(classes), margin=margin)
     batches = (tf.data.Dataset.from_tensor_slices((images, index))
                .shuffle(len(index), seed=seed, reshuffle_each_iteration=True)
                .batch(batch_size).map(lambda x, y: ((x, y), y)).prefetch(2))
-    return model.fit(batches, epochs=epochs, verbose=verbose)
+    return training.fit(model, train=batches, validation=None, epochs=epochs, verbose=verbose)
 
 
 def arcface_loss_numpy(embeddings, centres, labels, scale: float = SCALE,

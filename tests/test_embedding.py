@@ -1,0 +1,70 @@
+"""Notebook 08's pieces: the ArcFace loss against NumPy, retrieval against a brute-force
+ranking, and a threshold chosen without the validation rows."""
+
+import keras
+import numpy as np
+
+from whale_utils import embedding, metrics
+
+
+def test_angular_margin_loss_matches_the_numpy_formula():
+    rng = np.random.default_rng(0)
+    vectors = rng.normal(size=(6, 8)).astype("float32")
+    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    labels = np.array([0, 1, 2, 3, 1, 0], dtype="int32")
+    head = embedding.AngularMargin(4, scale=16.0, margin=0.4)
+    logits = head([unit, labels])
+    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)(labels, logits)
+    centres = keras.ops.convert_to_numpy(head.centres)
+    expected = embedding.arcface_loss_numpy(unit, centres, labels, scale=16.0, margin=0.4)
+    assert np.isclose(float(loss), expected, rtol=1e-5)
+    # the margin makes the loss larger than a plain cosine softmax
+    assert expected > embedding.arcface_loss_numpy(unit, centres, labels, 16.0, margin=0.0)
+
+
+def test_whale_similarity_and_ranking_match_a_brute_force_search():
+    rng = np.random.default_rng(1)
+    query = rng.normal(size=(5, 4))
+    gallery = rng.normal(size=(12, 4))
+    gallery_labels = rng.integers(1, 6, 12)
+    similarity = embedding.whale_similarity(query, gallery, gallery_labels, n_classes=7)
+    for q in range(5):
+        for whale in range(7):
+            photos = [gallery[i] @ query[q] for i in range(12) if gallery_labels[i] == whale]
+            assert (np.isclose(similarity[q, whale], max(photos)) if photos
+                    else similarity[q, whale] == -np.inf)
+    threshold = 0.55   # equal to no similarity here, so no tie to break
+    ranking = metrics.top_k(embedding.retrieval_scores(similarity, 0, threshold), 5)
+    for q in range(5):
+        whales = sorted((s, w) for w, s in enumerate(similarity[q]) if np.isfinite(s) and w)
+        above = [w for s, w in reversed(whales) if s > threshold]
+        below = [w for s, w in reversed(whales) if s < threshold]
+        assert ranking[q].tolist() == (above + [0] + below)[:5]
+
+
+def test_the_threshold_is_tuned_on_held_out_training_rows():
+    """tuning_rows splits the training rows only; threshold_curve takes no validation
+    data at all, so the notebook's choice cannot depend on it."""
+    rng = np.random.default_rng(2)
+    fit, tuning = embedding.tuning_rows(100, seed=0)
+    assert len(set(fit) & set(tuning)) == 0 and len(fit) + len(tuning) == 100
+    gallery = rng.normal(size=(30, 8))
+    gallery /= np.linalg.norm(gallery, axis=1, keepdims=True)
+    labels = np.arange(1, 31)
+    # tuning queries: near copies of gallery photos (their whale) and strangers (new_whale)
+    copies = gallery[:10] + 0.05 * rng.normal(size=(10, 8))
+    strangers = rng.normal(size=(10, 8))
+    query = np.vstack([copies, strangers])
+    query /= np.linalg.norm(query, axis=1, keepdims=True)
+    query_labels = np.concatenate([labels[:10], np.zeros(10, int)])
+    curve = embedding.threshold_curve(query, query_labels, gallery, labels, 0, 31)
+    chosen = embedding.choose_threshold(curve)
+    assert curve[chosen] == max(curve.values()) and 0.3 < chosen < 0.99
+    # too strict a threshold sends the known copies to rank 2, too loose keeps strangers
+    assert curve[chosen] > curve[0.0] and curve[chosen] > curve[1.0]
+
+
+def test_the_embedding_has_unit_length():
+    net = embedding.cnn_embedding(32, size=16, seed=0)
+    photos = np.random.default_rng(3).integers(0, 255, (4, 32, 32, 3), dtype=np.uint8)
+    assert np.allclose(np.linalg.norm(embedding.embed(net, photos), axis=1), 1, atol=1e-5)
