@@ -1,10 +1,17 @@
 """Notebook 08's pieces: the ArcFace loss against NumPy, retrieval against a brute-force
 ranking, and a threshold chosen without the validation rows."""
 
+import json
+import os
+import shutil
+
 import keras
 import numpy as np
+import pandas as pd
+import pytest
+from conftest import REAL_SAMPLE
 
-from whale_utils import embedding, metrics
+from whale_utils import embedding, metrics, series
 
 
 def test_angular_margin_loss_matches_the_numpy_formula():
@@ -68,3 +75,21 @@ def test_the_embedding_has_unit_length():
     net = embedding.cnn_embedding(32, size=16, seed=0)
     photos = np.random.default_rng(3).integers(0, 255, (4, 32, 32, 3), dtype=np.uint8)
     assert np.allclose(np.linalg.norm(embedding.embed(net, photos), axis=1), 1, atol=1e-5)
+
+
+@pytest.mark.skipif(not (REAL_SAMPLE / "train").is_dir(), reason="no ../shared/real-sample here")
+def test_notebook_08_runs_on_the_real_photos(tmp_path):
+    """The 27 real photos of ../shared/real-sample, in the Kaggle layout, through
+    notebook 08 end to end (papermill): the loader, the embedding and the retrieval take
+    real JPEGs of every size."""
+    photos = sorted(os.listdir(REAL_SAMPLE / "train"))
+    labels = pd.read_csv(REAL_SAMPLE / "train.csv")
+    folder = tmp_path / "real"
+    shutil.copytree(REAL_SAMPLE / "train", folder / "train")
+    labels[labels["Image"].isin(photos)].to_csv(folder / "train.csv", index=False)
+    params = {"DATA_DIR": str(folder), "N_ROWS": None, "IMG_SIZE": 64, "EPOCHS": 2,
+              "BATCH_SIZE": 8, "OUTPUT_DIR": str(tmp_path / "out"), "VERBOSE": 0}
+    series.execute("08_metric_learning", params, tmp_path / "out" / "08_metric_learning.ipynb")
+    saved = json.loads((tmp_path / "out" / "metrics" / "08_metric_learning.json").read_text())
+    assert saved["params"]["DATA"] == "photos" and saved["params"]["N_ROWS"] == len(photos)
+    assert 0 <= saved["evaluation"]["model"]["map5"] <= 1

@@ -51,7 +51,7 @@ def test_parameters_cell_holds_shared_literals(name):
         assert re.fullmatch(r'[A-Z_]+ = ("[^"]*"|-?[\d.]+|None|True|False)', line), line
 
 
-@pytest.mark.parametrize("profile", ["smoke", "default", "seed", "full"])
+@pytest.mark.parametrize("profile", series.profiles())
 def test_profiles_name_only_shared_parameters(profile):
     params = yaml.safe_load((ROOT / "notebooks" / "params" / f"{profile}.yaml").read_text())
     assert {k for k in params if k.isupper()} == SHARED_NAMES

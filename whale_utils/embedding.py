@@ -19,6 +19,7 @@ from whale_utils import metrics
 EMBEDDING_SIZE = 128
 SCALE = 30.0       # ArcFace's s: the radius the cosines are scaled to before the softmax
 MARGIN = 0.6       # ArcFace's m: the angle (radians) added to each photo's own whale
+LEARNING_RATE = 2e-3   # Adam's, at the start; it decays to 0 along a cosine
 
 
 class AngularMargin(layers.Layer):
@@ -68,13 +69,13 @@ def cnn_embedding(img_size: int, size: int = EMBEDDING_SIZE, seed: int = 0,
 
 
 def arcface_model(embedding: keras.Model, n_classes: int, scale: float = SCALE,
-                  margin: float = MARGIN) -> keras.Model:
+                  margin: float = MARGIN, learning_rate=LEARNING_RATE) -> keras.Model:
     """The embedding under an ``AngularMargin`` head: (photos, labels) -> logits."""
     photos = keras.Input(embedding.input_shape[1:], dtype="uint8")
     labels = keras.Input((), dtype="int32")
     logits = AngularMargin(n_classes, scale, margin)([embedding(photos), labels])
     model = keras.Model([photos, labels], logits, name="arcface")
-    model.compile(optimizer=keras.optimizers.Adam(1e-3),
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=["accuracy"])
     return model
@@ -83,14 +84,17 @@ def arcface_model(embedding: keras.Model, n_classes: int, scale: float = SCALE,
 def fit_arcface(embedding: keras.Model, images, labels, epochs: int, batch_size: int,
                 seed: int = 0, verbose: int = 2, margin: float = MARGIN):
     """Train ``embedding`` under an ArcFace head over the whales of ``labels`` (new_whale
-    rows left out by the caller); the photos are shuffled every epoch."""
+    rows left out by the caller); the photos are shuffled every epoch, and the learning
+    rate decays along a cosine to 0 at the last step."""
     import tensorflow as tf
 
     from whale_utils import training
 
     classes = np.unique(labels)
     index = np.searchsorted(classes, labels).astype("int32")
-    model = arcface_model(embedding, len(classes), margin=margin)
+    steps = epochs * int(np.ceil(len(index) / batch_size))
+    schedule = keras.optimizers.schedules.CosineDecay(LEARNING_RATE, decay_steps=steps)
+    model = arcface_model(embedding, len(classes), margin=margin, learning_rate=schedule)
     batches = (tf.data.Dataset.from_tensor_slices((images, index))
                .shuffle(len(index), seed=seed, reshuffle_each_iteration=True)
                .batch(batch_size).map(lambda x, y: ((x, y), y)).prefetch(2))
