@@ -16,7 +16,7 @@ export PYTHONWARNINGS ?= ignore::DeprecationWarning
 export TF_CPP_MIN_LOG_LEVEL = 3
 
 .DEFAULT_GOAL := help
-.PHONY: help env data run-all run test report readme-results html stats gallery bench golden sync lock clean
+.PHONY: help env data data-kaggle run-all run test test-compat report readme-results html stats gallery bench golden sync lock clean
 
 help: ## list the targets
 	@echo "whale-notebooks: make TARGET [PROFILE=smoke|default|seed|full] [SPLIT=last-rows|known] [NB=03] [JOBS=2]"
@@ -44,6 +44,9 @@ test: $(STAMP) ## unit tests, notebook sync checks and nbval over the golden not
 	$(PY) -m whale_utils.series data --profile smoke
 	$(PY) -m pytest tests --nbval-lax --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg
 
+test-compat: ## the package in a Colab-like environment (newest TensorFlow, scikit-learn...): .venv-compat
+	$(PYTHON) tools/test_compat.py
+
 report: $(STAMP) ## results table (Markdown, CSV) and chart of PROFILE: outputs/PROFILE/report/
 	$(PY) -m whale_utils.report $(OUT)
 
@@ -52,6 +55,9 @@ readme-results: $(STAMP) ## replace README.md's results table with outputs/defau
 
 html: $(STAMP) ## render notebooks and report of PROFILE as a site: outputs/PROFILE/html/
 	$(PY) -m whale_utils.book $(OUT)
+
+data-kaggle: $(STAMP) ## download, unpack and verify the competition into data/kaggle/ (Kaggle API token)
+	$(PY) -m whale_utils.kaggle_data
 
 stats: $(STAMP) ## statistics of PROFILE's synthetic data next to the real data's
 	$(PY) -m whale_utils.series data --profile $(PROFILE) --stats

@@ -95,8 +95,13 @@ print(f"features: {features.shape}, {features.dtype}")
 #
 # `KerasClassifier` is a scikit-learn classifier, so `GridSearchCV` splits the
 # training rows into two stratified folds, trains on one and scores on the other,
-# for each optimizer; then it refits the best one on all training rows. The call, with
-# `return_train_score=True`, which keeps the number that misled:
+# for each optimizer; then it refits the best one on all training rows. The wrapper is
+# the student's, scikeras' `KerasClassifier`, through `whale_utils.compat`: scikeras
+# 0.13 is its last release, and from scikit-learn 1.6 on it no longer tells
+# scikit-learn that it is a classifier, so folds would silently stop being stratified.
+# The compat class restores its classifier tags (a test checks it on the installed
+# scikit-learn). The call, with `return_train_score=True`, which keeps the number that
+# misled:
 
 # %%
 plots.show_code(gridsearch.grid_search)

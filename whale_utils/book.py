@@ -29,6 +29,9 @@ at all).</p>
 <p>The student's models reached validation accuracies of 0.357 to 0.390, where the
 all-<code>new_whale</code> baseline scored 0.378 on their split: 38&nbsp;% of the photos
 are <code>new_whale</code>. Read the table with that line in mind.</p>
+<p>The last notebook leaves the student's road: it learns an embedding in which photos
+of one whale lie close, finds a whale by its nearest photo, and treats
+<code>new_whale</code> as a similarity threshold, as the competition's leaders did.</p>
 """
 
 STYLE = """

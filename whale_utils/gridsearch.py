@@ -15,9 +15,9 @@ def grid_search(features, labels, optimizers=("adam", "sgd", "adamax", "nadam"),
     """
     import warnings
 
-    from scikeras.wrappers import KerasClassifier
     from sklearn.model_selection import GridSearchCV, StratifiedKFold
 
+    from whale_utils.compat import KerasClassifier
     from whale_utils.models import transfer_head
 
     def build(meta, seed):
