@@ -31,17 +31,6 @@ def test_student_settings():
     assert (adam.beta_1, adam.beta_2) == (0.9, 0.999)
 
 
-def test_keras_classifier_is_a_classifier_so_cv_is_stratified():
-    from scikeras.wrappers import KerasClassifier
-    from sklearn.base import is_classifier
-    from sklearn.model_selection import StratifiedKFold, check_cv
-
-    estimator = KerasClassifier(model=None)
-    assert is_classifier(estimator)
-    assert isinstance(check_cv(2, np.array([0, 1] * 5), classifier=is_classifier(estimator)),
-                      StratifiedKFold)
-
-
 def test_grid_search_over_the_four_optimizers():
     rng = np.random.default_rng(0)
     labels = np.repeat(np.arange(4), 10)
