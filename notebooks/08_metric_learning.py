@@ -46,6 +46,7 @@ SPLIT = "last-rows"
 SEED = 0
 OUTPUT_DIR = "../outputs/default"
 VERBOSE = 2
+BACKBONE_WEIGHTS = "auto"
 
 # %% [markdown]
 # ## Setup
@@ -83,8 +84,12 @@ print(f"embedding trains on {len(learn)} photos of "
 # %% [markdown]
 # ## Model
 #
-# The embedding: three blocks of two 3x3 convolutions (the trunk of notebook 01, twice
-# as wide), flattened, a dropout and a projection to 128 numbers, scaled to length 1.
+# The embedding. With ImageNet weights for ResNet50V2 (`BACKBONE_WEIGHTS`, as in
+# notebook 04), it starts from the backbone's features, computed once, under a small
+# trained head. Without them (random weights teach nothing), it is the CNN trunk of
+# notebook 01 made twice as wide: three blocks of two 3x3 convolutions, flattened, a
+# dropout and a projection. Either way the output is 128 numbers scaled to length 1.
+#
 # For training only, an ArcFace head sits on top: one unit vector per known whale, and
 # logits `s cos θ` where θ is the angle between a photo and a whale; for the photo's
 # own whale the angle is widened by a margin `m` first. To score well, a photo must be
@@ -95,7 +100,16 @@ print(f"embedding trains on {len(learn)} photos of "
 plots.show_code(embedding.AngularMargin)
 
 # %% tags=["nbval-check-output"]
-net = embedding.cnn_embedding(IMG_SIZE, seed=SEED)
+weights = models.choose_backbone_weights(BACKBONE_WEIGHTS)
+if weights.imagenet:   # ResNet50V2's ImageNet features, once, under a trained head
+    backbone = models.resnet_backbone(IMG_SIZE, weights)
+    inputs = models.backbone_features(backbone, whales.images)
+    net = embedding.feature_embedding(seed=SEED)
+else:                  # the CNN trunk, trained from the photos themselves
+    inputs = whales.images
+    net = embedding.cnn_embedding(IMG_SIZE, seed=SEED)
+train_inputs, val_inputs = whales.train_val(inputs)
+print(f"BACKBONE_WEIGHTS={BACKBONE_WEIGHTS!r} -> {weights.source}: embedding {net.name}")
 models.print_summary(net)
 
 # %% [markdown]
@@ -103,9 +117,10 @@ models.print_summary(net)
 #
 # Known whales only: `new_whale` photos are not one whale, so they get no class. No
 # augmentation: on this data it cost more than it gave (compare notebooks 02 and 03).
+# The learning rate decays along a cosine, from 0.002 to 0 at the last step.
 
 # %%
-history = embedding.fit_arcface(net, whales.x_train[learn], whales.y_train[learn],
+history = embedding.fit_arcface(net, train_inputs[learn], whales.y_train[learn],
                                 epochs=EPOCHS, batch_size=BATCH_SIZE, seed=SEED,
                                 verbose=VERBOSE)
 
@@ -119,8 +134,8 @@ history = embedding.fit_arcface(net, whales.x_train[learn], whales.y_train[learn
 # rows: the curve below is MAP@5 on those rows for every threshold.
 
 # %%
-train_embeddings = embedding.embed(net, whales.x_train)
-val_embeddings = embedding.embed(net, whales.x_val)
+train_embeddings = embedding.embed(net, train_inputs)
+val_embeddings = embedding.embed(net, val_inputs)
 curve = embedding.threshold_curve(
     train_embeddings[tuning_rows], whales.y_train[tuning_rows],
     train_embeddings[learn], whales.y_train[learn],
@@ -153,7 +168,8 @@ result = metrics.evaluate(embedding.retrieval_scores(similarity, whales.new_whal
 run.show(result)
 
 # %%
-run.record(result, history, whales=whales, model=net,
+weights_used = weights.source if weights.imagenet else "not used (CNN trunk)"
+run.record(result, history, whales=whales, model=net, backbone_weights=weights_used,
            extra={"new_whale_threshold": threshold, "tuning_map5": curve[threshold]})
 
 # %% [markdown]

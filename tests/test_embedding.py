@@ -93,3 +93,17 @@ def test_notebook_08_runs_on_the_real_photos(tmp_path):
     saved = json.loads((tmp_path / "out" / "metrics" / "08_metric_learning.json").read_text())
     assert saved["params"]["DATA"] == "photos" and saved["params"]["N_ROWS"] == len(photos)
     assert 0 <= saved["evaluation"]["model"]["map5"] <= 1
+
+
+def test_an_embedding_of_backbone_features_trains_under_arcface():
+    """The path notebook 08 takes when ImageNet weights are available: the head on
+    cached features, trained by the same ArcFace fit."""
+    rng = np.random.default_rng(4)
+    labels = np.repeat(np.array([3, 7, 9, 12]), 6)
+    features = (rng.normal(size=(24, 32)) + 3 * np.eye(32)[labels]).astype("float32")
+    net = embedding.feature_embedding(n_features=32, size=8, seed=0)
+    history = embedding.fit_arcface(net, features, labels, epochs=15, batch_size=8, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    vectors = embedding.embed(net, features)
+    similarity = embedding.whale_similarity(vectors[::2], vectors[1::2], labels[1::2], 13)
+    assert metrics.accuracy(labels[::2], similarity) >= 0.75

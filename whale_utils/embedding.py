@@ -68,10 +68,23 @@ def cnn_embedding(img_size: int, size: int = EMBEDDING_SIZE, seed: int = 0,
     ], name="cnn_embedding")
 
 
+def feature_embedding(n_features: int = 2048, size: int = EMBEDDING_SIZE, seed: int = 0,
+                      dropout: float = 0.6) -> keras.Model:
+    """An embedding of frozen backbone features (ResNet50V2's, computed once): a dense
+    layer, dropout and a projection to ``size`` numbers on the unit sphere."""
+    return keras.Sequential([
+        keras.Input((n_features,)),
+        layers.Dense(512, activation="relu"),
+        layers.Dropout(dropout, seed=seed),
+        layers.Dense(size),
+        layers.UnitNormalization(),
+    ], name="feature_embedding")
+
+
 def arcface_model(embedding: keras.Model, n_classes: int, scale: float = SCALE,
                   margin: float = MARGIN, learning_rate=LEARNING_RATE) -> keras.Model:
     """The embedding under an ``AngularMargin`` head: (photos, labels) -> logits."""
-    photos = keras.Input(embedding.input_shape[1:], dtype="uint8")
+    photos = keras.Input(embedding.input_shape[1:], dtype=embedding.inputs[0].dtype)
     labels = keras.Input((), dtype="int32")
     logits = AngularMargin(n_classes, scale, margin)([embedding(photos), labels])
     model = keras.Model([photos, labels], logits, name="arcface")
@@ -115,7 +128,7 @@ def arcface_loss_numpy(embeddings, centres, labels, scale: float = SCALE,
 
 
 def embed(embedding: keras.Model, images, batch_size: int = 256) -> np.ndarray:
-    """Unit embeddings of uint8 photos."""
+    """Unit embeddings of uint8 photos (or of their backbone features)."""
     return np.asarray(embedding.predict(images, batch_size=batch_size, verbose=0))
 
 
