@@ -11,6 +11,8 @@ JOBS    ?= 2
 NB      ?=
 SPLIT   ?=
 OUT     := outputs/$(PROFILE)$(if $(SPLIT),-$(SPLIT))
+empty   :=
+PROFILES := $(subst $(empty) $(empty),|,$(sort $(basename $(notdir $(wildcard notebooks/params/*.yaml)))))
 
 export PYTHONWARNINGS ?= ignore::DeprecationWarning
 export TF_CPP_MIN_LOG_LEVEL = 3
@@ -19,7 +21,7 @@ export TF_CPP_MIN_LOG_LEVEL = 3
 .PHONY: help env data data-kaggle run-all run test test-compat report readme-results html stats gallery bench golden sync lock clean
 
 help: ## list the targets
-	@echo "whale-notebooks: make TARGET [PROFILE=smoke|default|seed|full] [SPLIT=last-rows|known] [NB=03] [JOBS=2]"
+	@echo "whale-notebooks: make TARGET [PROFILE=$(PROFILES)] [SPLIT=last-rows|known] [NB=03] [JOBS=2]"
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
 
 $(STAMP): requirements.lock pyproject.toml
