@@ -66,7 +66,8 @@ def fit(model: keras.Model, train, validation, epochs: int, batch_size: int | No
     start = time.perf_counter()
     history = model.fit(x, y, batch_size=batch_size if y is not None else None,
                         epochs=epochs, validation_data=validation,
-                        callbacks=list(callbacks), verbose=verbose, shuffle=True)
+                        callbacks=list(callbacks), verbose=verbose,
+                        shuffle=y is not None)   # a tf.data.Dataset shuffles itself
     history.seconds = time.perf_counter() - start
     return history
 
