@@ -324,6 +324,7 @@ def test_a_failing_notebook_does_not_stop_the_others(tmp_path, monkeypatch, caps
     archived = list((tmp_path / "archive").rglob("06_transfer_early_stopping.json"))
     assert [json.loads(p.read_text()) for p in archived] == [{"earlier": "run"}]
     assert listing(series.NOTEBOOK_DIR) == sources         # sources never written
+    assert set(series.read_timings(out)) == {"06_transfer_early_stopping"}   # for next time
 
 
 

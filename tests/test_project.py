@@ -85,3 +85,15 @@ def test_execute_refuses_to_write_over_a_source(tmp_path):
     with pytest.raises(SystemExit, match="refusing to overwrite"):
         series.execute("01_overfit_baseline", {},
                        ROOT / "notebooks" / "01_overfit_baseline.ipynb")
+
+
+def test_the_longest_notebooks_start_first(tmp_path):
+    assert series.longest_first(["01_a", "02_b", "03_c", "04_d"],
+                                {"01_a": 100.0, "02_b": 300.0, "04_d": 50.0}) == \
+        ["03_c", "02_b", "01_a", "04_d"]           # never timed: first; ties keep the order
+    assert series.read_timings(tmp_path) == {}
+    series.write_timings(tmp_path, {"01_a": 12.34})
+    series.write_timings(tmp_path, {"02_b": 5.0})
+    assert series.read_timings(tmp_path) == {"01_a": 12.3, "02_b": 5.0}
+    (tmp_path / series.TIMINGS).write_text("not json")
+    assert series.read_timings(tmp_path) == {}     # a damaged file only loses the order

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import logging
 import queue
 import shutil
@@ -172,12 +173,16 @@ def run(name: str, notebooks: list[str] | None = None, jobs: int = 1,
     start = time.perf_counter()
     with contextlib.chdir(NOTEBOOK_DIR), ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         try:
-            results = dict(zip(chosen, pool.map(one, chosen)))
+            order = longest_first(chosen, read_timings(out_dir))
+            results = dict(zip(order, pool.map(one, order)))
         except KeyboardInterrupt:
             pool.shutdown(wait=True, cancel_futures=True)   # no further notebook starts
             raise
     print()
-    for notebook, (seconds, failure) in results.items():
+    write_timings(out_dir, {nb: seconds for nb, (seconds, failure) in results.items()
+                            if not failure})
+    for notebook in chosen:
+        seconds, failure = results[notebook]
         print(f"{notebook:30} {seconds:6.1f} s" + ("  FAILED" if failure else ""))
     print(f"{'wall time':30} {time.perf_counter() - start:6.1f} s")
     failures = {nb: failure for nb, (_, failure) in results.items() if failure}
@@ -187,6 +192,31 @@ def run(name: str, notebooks: list[str] | None = None, jobs: int = 1,
         raise SystemExit(f"error: {len(failures)} of {len(chosen)} notebook(s) failed; the "
                          "others ran to the end (see above)")
     return out_dir
+
+
+TIMINGS = "timings.json"   # each notebook's last wall time, in outputs/<profile>/
+
+
+def read_timings(out_dir: Path) -> dict[str, float]:
+    path = Path(out_dir) / TIMINGS
+    try:
+        return {k: float(v) for k, v in json.loads(path.read_text()).items()}
+    except (OSError, ValueError, AttributeError):
+        return {}
+
+
+def write_timings(out_dir: Path, seconds: dict[str, float]) -> None:
+    """Keep each notebook's latest wall time, for the next run's order."""
+    path = Path(out_dir) / TIMINGS
+    path.parent.mkdir(parents=True, exist_ok=True)
+    merged = {**read_timings(out_dir), **{k: round(v, 1) for k, v in seconds.items()}}
+    path.write_text(json.dumps(merged, indent=2, sort_keys=True) + "\n")
+
+
+def longest_first(notebooks: list[str], timings: dict[str, float]) -> list[str]:
+    """The order to start notebooks in: the longest last time first, so that parallel
+    jobs end together; a notebook never timed counts as the longest."""
+    return sorted(notebooks, key=lambda nb: -timings.get(nb, float("inf")))
 
 
 def describe_failure(err: Exception, output: Path) -> str:
