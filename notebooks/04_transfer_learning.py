@@ -60,8 +60,8 @@ run = session.start(globals())
 # %% [markdown]
 # ## Data
 #
-# The rows and split of notebook 01. The photos reach the backbone at `IMG_SIZE`,
-# far below the 224 px ResNet50V2 was trained on.
+# The rows and split of notebook 01. The photos reach the backbone at `IMG_SIZE`
+# pixels a side; ResNet50V2 was trained on ImageNet photos of 224.
 
 # %% tags=["nbval-check-output"]
 whales = run.load_dataset()
