@@ -1,7 +1,7 @@
 # ---
 # jupyter:
 #   jupytext:
-#     cell_metadata_filter: tags,-all
+#     cell_metadata_filter: tags,active,-all
 #     notebook_metadata_filter: kernelspec,whale,-jupytext.text_representation.jupytext_version
 #     text_representation:
 #       extension: .py
@@ -47,11 +47,11 @@ VERBOSE = 2
 # Exactly as in notebook 01, which explains each step: one call prepares the data,
 # checks the parameters and seeds every generator.
 
-# %%
-import importlib.util, subprocess, sys  # noqa: E401
-
-if not importlib.util.find_spec("whale_utils"):  # Colab: install the series' package
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "git+https://github.com/whale-notebooks/whale-notebooks"], check=True)  # noqa: E501
+# %% active="ipynb"
+# # Colab: install the series' package (nothing happens where it is installed)
+# import importlib.util, subprocess, sys  # noqa: E401
+# if not importlib.util.find_spec("whale_utils"):
+#     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "git+https://github.com/whale-notebooks/whale-notebooks"], check=True)  # noqa: E501
 
 # %%
 from whale_utils import metrics, models, session, training
@@ -66,7 +66,6 @@ run = session.start(globals())
 
 # %% tags=["nbval-check-output"]
 whales = run.load_dataset()
-print(whales.describe())
 
 # %% [markdown]
 # ## Model
@@ -81,13 +80,14 @@ models.print_summary(model)
 # %% [markdown]
 # ## Train
 #
-# As in notebook 01, with `ReduceLROnPlateau` now watching the validation loss.
+# As in notebook 01, with `ReduceLROnPlateau` now watching the validation loss
+# (notebook 01 watched the training loss).
 
 # %%
+callbacks = [training.reduce_lr("val_loss")]
 history = training.fit(model, train=(whales.x_train, whales.y_train),
                        validation=(whales.x_val, whales.y_val), epochs=EPOCHS,
-                       batch_size=BATCH_SIZE, callbacks=[training.reduce_lr("val_loss")],
-                       verbose=VERBOSE)
+                       batch_size=BATCH_SIZE, callbacks=callbacks, verbose=VERBOSE)
 
 # %% [markdown]
 # ## Evaluate

@@ -1,7 +1,7 @@
 # ---
 # jupyter:
 #   jupytext:
-#     cell_metadata_filter: tags,-all
+#     cell_metadata_filter: tags,active,-all
 #     notebook_metadata_filter: kernelspec,whale,-jupytext.text_representation.jupytext_version
 #     text_representation:
 #       extension: .py
@@ -46,11 +46,11 @@ BACKBONE_WEIGHTS = "auto"
 #
 # As in notebook 01. ResNet50V2's weights are chosen below, from `BACKBONE_WEIGHTS`.
 
-# %%
-import importlib.util, subprocess, sys  # noqa: E401
-
-if not importlib.util.find_spec("whale_utils"):  # Colab: install the series' package
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "git+https://github.com/whale-notebooks/whale-notebooks"], check=True)  # noqa: E501
+# %% active="ipynb"
+# # Colab: install the series' package (nothing happens where it is installed)
+# import importlib.util, subprocess, sys  # noqa: E401
+# if not importlib.util.find_spec("whale_utils"):
+#     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "git+https://github.com/whale-notebooks/whale-notebooks"], check=True)  # noqa: E501
 
 # %%
 from whale_utils import metrics, models, plots, session, training
@@ -65,7 +65,6 @@ run = session.start(globals())
 
 # %% tags=["nbval-check-output"]
 whales = run.load_dataset()
-print(whales.describe())
 
 # %% [markdown]
 # ## Model

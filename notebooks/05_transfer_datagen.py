@@ -1,7 +1,7 @@
 # ---
 # jupyter:
 #   jupytext:
-#     cell_metadata_filter: tags,-all
+#     cell_metadata_filter: tags,active,-all
 #     notebook_metadata_filter: kernelspec,whale,-jupytext.text_representation.jupytext_version
 #     text_representation:
 #       extension: .py
@@ -46,11 +46,11 @@ BACKBONE_WEIGHTS = "auto"
 #
 # As in notebook 01, with `augment` for notebook 03's pipeline.
 
-# %%
-import importlib.util, subprocess, sys  # noqa: E401
-
-if not importlib.util.find_spec("whale_utils"):  # Colab: install the series' package
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "git+https://github.com/whale-notebooks/whale-notebooks"], check=True)  # noqa: E501
+# %% active="ipynb"
+# # Colab: install the series' package (nothing happens where it is installed)
+# import importlib.util, subprocess, sys  # noqa: E401
+# if not importlib.util.find_spec("whale_utils"):
+#     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "git+https://github.com/whale-notebooks/whale-notebooks"], check=True)  # noqa: E501
 
 # %%
 from whale_utils import augment, metrics, models, session, training
@@ -61,11 +61,11 @@ run = session.start(globals())
 # ## Data
 #
 # The rows of notebook 01; this time the training photos are augmented before the
-# backbone sees them.
+# backbone sees them, by notebook 03's `tf.data` pipeline.
 
 # %% tags=["nbval-check-output"]
 whales = run.load_dataset()
-print(whales.describe())
+train_batches = augment.augmented_dataset(whales.x_train, whales.y_train, BATCH_SIZE, SEED)
 
 # %% [markdown]
 # ## Model
@@ -77,7 +77,6 @@ print(whales.describe())
 weights, backbone, head, model = models.frozen_resnet_with_head(
     IMG_SIZE, whales.n_classes, backbone_weights=BACKBONE_WEIGHTS, seed=SEED)
 print(weights.note)
-models.print_summary(model)
 
 # %% [markdown]
 # ## Train
@@ -90,7 +89,6 @@ models.print_summary(model)
 
 # %%
 val_features = models.backbone_features(backbone, whales.x_val)
-train_batches = augment.augmented_dataset(whales.x_train, whales.y_train, BATCH_SIZE, SEED)
 training.compile_model(model)
 validation = training.FeatureValidation(head, val_features, whales.y_val)
 history = training.fit(model, train=train_batches, validation=None, epochs=EPOCHS,

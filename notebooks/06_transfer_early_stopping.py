@@ -1,7 +1,7 @@
 # ---
 # jupyter:
 #   jupytext:
-#     cell_metadata_filter: tags,-all
+#     cell_metadata_filter: tags,active,-all
 #     notebook_metadata_filter: kernelspec,whale,-jupytext.text_representation.jupytext_version
 #     text_representation:
 #       extension: .py
@@ -45,14 +45,14 @@ BACKBONE_WEIGHTS = "auto"
 #
 # As in notebook 01; the early-stopping callback comes from `training`.
 
-# %%
-import importlib.util, subprocess, sys  # noqa: E401
+# %% active="ipynb"
+# # Colab: install the series' package (nothing happens where it is installed)
+# import importlib.util, subprocess, sys  # noqa: E401
+# if not importlib.util.find_spec("whale_utils"):
+#     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "git+https://github.com/whale-notebooks/whale-notebooks"], check=True)  # noqa: E501
 
-if not importlib.util.find_spec("whale_utils"):  # Colab: install the series' package
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "git+https://github.com/whale-notebooks/whale-notebooks"], check=True)  # noqa: E501
-
 # %%
-from whale_utils import metrics, models, session, training
+from whale_utils import metrics, models, plots, session, training
 
 run = session.start(globals())
 
@@ -63,18 +63,25 @@ run = session.start(globals())
 
 # %% tags=["nbval-check-output"]
 whales = run.load_dataset()
-print(whales.describe())
+
+# %% [markdown]
+# ## What changes: the student's early stopping
+#
+# The callback as `whale_utils` builds it, with the student's numbers:
+
+# %%
+stop_early = training.early_stopping()
+plots.show_code(training.early_stopping)
 
 # %% [markdown]
 # ## Model
 #
-# Notebook 04's model, described there; only the training stops earlier.
+# Notebook 04's model, described and summarised there.
 
 # %% tags=["nbval-check-output"]
 weights, backbone, head, model = models.frozen_resnet_with_head(
     IMG_SIZE, whales.n_classes, backbone_weights=BACKBONE_WEIGHTS, seed=SEED)
 print(weights.note)
-models.print_summary(model)
 
 # %% [markdown]
 # ## Features, once
@@ -85,7 +92,6 @@ models.print_summary(model)
 # %%
 features = models.backbone_features(backbone, whales.images)
 train_features, val_features = whales.train_val(features)
-print(f"features: {features.shape}, {features.dtype}")
 
 # %% [markdown]
 # ## Train
@@ -98,7 +104,7 @@ training.compile_model(head)
 history = training.fit(head, train=(train_features, whales.y_train),
                        validation=(val_features, whales.y_val), epochs=EPOCHS,
                        batch_size=BATCH_SIZE,
-                       callbacks=[training.reduce_lr("val_loss"), training.early_stopping()],
+                       callbacks=[training.reduce_lr("val_loss"), stop_early],
                        verbose=VERBOSE)
 print(f"stopped after {len(history.history['loss'])} of {EPOCHS} epochs")
 

@@ -1,7 +1,7 @@
 # ---
 # jupyter:
 #   jupytext:
-#     cell_metadata_filter: tags,-all
+#     cell_metadata_filter: tags,active,-all
 #     notebook_metadata_filter: kernelspec,whale,-jupytext.text_representation.jupytext_version
 #     text_representation:
 #       extension: .py
@@ -47,11 +47,11 @@ BACKBONE_WEIGHTS = "auto"
 #
 # As in notebook 01; the search itself lives in `gridsearch`.
 
-# %%
-import importlib.util, subprocess, sys  # noqa: E401
-
-if not importlib.util.find_spec("whale_utils"):  # Colab: install the series' package
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "git+https://github.com/whale-notebooks/whale-notebooks"], check=True)  # noqa: E501
+# %% active="ipynb"
+# # Colab: install the series' package (nothing happens where it is installed)
+# import importlib.util, subprocess, sys  # noqa: E401
+# if not importlib.util.find_spec("whale_utils"):
+#     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "git+https://github.com/whale-notebooks/whale-notebooks"], check=True)  # noqa: E501
 
 # %%
 from whale_utils import gridsearch, metrics, models, plots, session
@@ -66,18 +66,17 @@ run = session.start(globals())
 
 # %% tags=["nbval-check-output"]
 whales = run.load_dataset()
-print(whales.describe())
 
 # %% [markdown]
 # ## Model
 #
-# Notebook 04's backbone and head; the head is wrapped for scikit-learn below.
+# Notebook 04's frozen backbone. The grid search builds notebook 04's head itself,
+# once per optimizer and fold, wrapped for scikit-learn below.
 
 # %% tags=["nbval-check-output"]
-weights, backbone, head, model = models.frozen_resnet_with_head(
-    IMG_SIZE, whales.n_classes, backbone_weights=BACKBONE_WEIGHTS, seed=SEED)
+weights = models.choose_backbone_weights(BACKBONE_WEIGHTS)
+backbone = models.resnet_backbone(IMG_SIZE, weights)
 print(weights.note)
-models.print_summary(model)
 
 # %% [markdown]
 # ## Features, once

@@ -1,7 +1,7 @@
 # ---
 # jupyter:
 #   jupytext:
-#     cell_metadata_filter: tags,-all
+#     cell_metadata_filter: tags,active,-all
 #     notebook_metadata_filter: kernelspec,whale,-jupytext.text_representation.jupytext_version
 #     text_representation:
 #       extension: .py
@@ -53,11 +53,11 @@ BACKBONE_WEIGHTS = "auto"
 #
 # As in notebook 01; the embedding, its loss and the retrieval live in `embedding`.
 
-# %%
-import importlib.util, subprocess, sys  # noqa: E401
-
-if not importlib.util.find_spec("whale_utils"):  # Colab: install the series' package
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "git+https://github.com/whale-notebooks/whale-notebooks"], check=True)  # noqa: E501
+# %% active="ipynb"
+# # Colab: install the series' package (nothing happens where it is installed)
+# import importlib.util, subprocess, sys  # noqa: E401
+# if not importlib.util.find_spec("whale_utils"):
+#     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "git+https://github.com/whale-notebooks/whale-notebooks"], check=True)  # noqa: E501
 
 # %%
 from IPython.display import Markdown
@@ -75,7 +75,6 @@ run = session.start(globals())
 
 # %% tags=["nbval-check-output"]
 whales = run.load_dataset()
-print(whales.describe())
 fit_rows, tuning_rows = embedding.tuning_rows(len(whales.y_train), seed=SEED)
 learn = fit_rows[whales.y_train[fit_rows] != whales.new_whale_label]
 print(f"embedding trains on {len(learn)} photos of "

@@ -85,6 +85,22 @@ def test_colab_badge_and_install_line_use_the_one_repository_url(name):
     assert source.count(repository) == 2      # the badge's and the install line's, no other
 
 
+@pytest.mark.parametrize("name", series.NOTEBOOKS)
+def test_the_install_cell_runs_in_the_notebook_before_the_package_is_imported(name):
+    """Colab opens the .ipynb: there the install cell is live code, first of all code
+    that imports the package; in the .py source it stays commented (jupytext's
+    ``active="ipynb"``)."""
+    notebook = json.loads((registry.NOTEBOOK_DIR / f"{name}.ipynb").read_text())
+    code = [c for c in notebook["cells"] if c["cell_type"] == "code"]
+    install = [i for i, c in enumerate(code) if c["metadata"].get("active") == "ipynb"]
+    assert len(install) == 1, "one install cell, marked active=\"ipynb\""
+    source = "".join(code[install[0]]["source"])
+    assert registry.links(name)["install"] in source and not source.startswith("# import")
+    compile(source, name, "exec")                       # live code, not comments
+    first_import = min(i for i, c in enumerate(code) if "whale_utils import" in "".join(c["source"]))
+    assert install[0] < first_import
+
+
 def test_stamp_links_rewrites_the_url_from_pyproject(tmp_path, monkeypatch):
     page = tmp_path / "01_x.py"
     page.write_text("# [![Open In Colab](old)](https://colab.research.google.com/github/a/b)\n"

@@ -74,13 +74,16 @@ class Run:
         return f"{number} · {model}" if model else self.notebook
 
     def load_dataset(self, **options):
-        """Notebook 01's ``data.load_dataset`` call, with this notebook's parameters."""
+        """Notebook 01's ``data.load_dataset`` call with this notebook's parameters; prints
+        the summary notebook 01 prints."""
         from whale_utils import data
 
         p = self.params
-        return data.load_dataset(p["DATA_DIR"], n_rows=p["N_ROWS"], img_size=p["IMG_SIZE"],
-                                 validation_split=p["VALIDATION_SPLIT"], split=p["SPLIT"],
-                                 seed=p["SEED"], **options)
+        whales = data.load_dataset(p["DATA_DIR"], n_rows=p["N_ROWS"], img_size=p["IMG_SIZE"],
+                                   validation_split=p["VALIDATION_SPLIT"], split=p["SPLIT"],
+                                   seed=p["SEED"], **options)
+        print(whales.describe())
+        return whales
 
     def show(self, result: dict, history=None, **about):
         """The Evaluate block: the scores table, the learning curves against the
