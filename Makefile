@@ -10,6 +10,8 @@ PROFILE ?= default
 JOBS    ?= 2
 NB      ?=
 SPLIT   ?=
+SCHEDULER ?=
+SHARE_CORES ?=
 OUT     := outputs/$(PROFILE)$(if $(SPLIT),-$(SPLIT))
 empty   :=
 PROFILES := $(subst $(empty) $(empty),|,$(sort $(basename $(notdir $(wildcard notebooks/params/*.yaml)))))
@@ -36,11 +38,11 @@ data: $(STAMP) ## generate the synthetic data of PROFILE (data/synthetic/PROFILE
 	$(PY) -m whale_utils.series data --profile $(PROFILE)
 
 run-all: $(STAMP) ## execute every notebook of PROFILE into outputs/PROFILE/
-	$(PY) -m whale_utils.series run --profile $(PROFILE) --jobs $(JOBS) $(if $(SPLIT),--split $(SPLIT))
+	$(PY) -m whale_utils.series run --profile $(PROFILE) --jobs $(JOBS) $(if $(SPLIT),--split $(SPLIT)) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) $(if $(SHARE_CORES),--share-cores)
 
 run: $(STAMP) ## execute one notebook: make run NB=03 [PROFILE=...]
 	@test -n "$(NB)" || { echo "error: say which notebook, e.g. make run NB=03"; exit 2; }
-	$(PY) -m whale_utils.series run --profile $(PROFILE) --nb $(NB) $(if $(SPLIT),--split $(SPLIT))
+	$(PY) -m whale_utils.series run --profile $(PROFILE) --nb $(NB) $(if $(SPLIT),--split $(SPLIT)) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) $(if $(SHARE_CORES),--share-cores)
 
 test: $(STAMP) ## unit tests, notebook sync checks and nbval over the golden notebooks
 	$(PY) -m whale_utils.series data --profile smoke

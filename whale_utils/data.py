@@ -230,7 +230,8 @@ def decode_dataset(paths, img_size: int, orientations=None):
 def cache_file(cache_dir: str | Path, data_dir: str | Path, paths, img_size: int) -> Path:
     """The cache file of these photos at this size: its name changes when any photo, the
     list or ``train.csv`` changes (size and modification time of every file)."""
-    key = hashlib.sha1("\n".join([DECODER_VERSION, str(img_size), *paths]).encode())
+    absolute = [os.path.abspath(path) for path in paths]     # the same from any folder
+    key = hashlib.sha1("\n".join([DECODER_VERSION, str(img_size), *absolute]).encode())
     for path in (*paths, str(Path(data_dir) / "train.csv")):
         stat = os.stat(path)
         key.update(f"{stat.st_size}:{stat.st_mtime_ns};".encode())

@@ -18,12 +18,8 @@ def grid_search(features, labels, optimizers=("adam", "sgd", "adamax", "nadam"),
     from sklearn.model_selection import GridSearchCV, StratifiedKFold
 
     from whale_utils.compat import KerasClassifier
-    from whale_utils.models import transfer_head
 
-    def build(meta, seed):
-        return transfer_head(meta["n_classes_"], seed=seed, n_features=meta["n_features_in_"])
-
-    estimator = KerasClassifier(model=build, model__seed=seed, optimizer="adam",
+    estimator = KerasClassifier(model=build_head, model__seed=seed, optimizer="adam",
                                 loss="sparse_categorical_crossentropy", metrics=["accuracy"],
                                 epochs=epochs, batch_size=batch_size, verbose=0,
                                 random_state=seed)
@@ -37,6 +33,13 @@ def grid_search(features, labels, optimizers=("adam", "sgd", "adamax", "nadam"),
         search.fit(features, labels)
     search.seconds = time.perf_counter() - start
     return search
+
+
+def build_head(meta, seed):
+    """Notebook 04's head for scikeras (importable: a closure would not pickle)."""
+    from whale_utils.models import transfer_head
+
+    return transfer_head(meta["n_classes_"], seed=seed, n_features=meta["n_features_in_"])
 
 
 def grid_table(search):

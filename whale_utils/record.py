@@ -4,6 +4,7 @@ validation results beside them, for the cross-notebook report (``report``)."""
 from __future__ import annotations
 
 import json
+import os
 import platform
 from importlib import metadata
 from pathlib import Path
@@ -23,6 +24,13 @@ def versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             continue
     return found
+
+
+def tensorflow_threads() -> int:
+    """TensorFlow's intra-op threads in this process: the runner's share
+    (``TF_NUM_INTRAOP_THREADS``) or every core. Results can differ in the last digits
+    between thread counts, so the metrics say which one gave them."""
+    return int(os.environ.get("TF_NUM_INTRAOP_THREADS") or os.cpu_count() or 1)
 
 
 def print_versions() -> None:
@@ -55,7 +63,8 @@ def save_metrics(output_dir: str | Path, notebook: str, result: dict, history=No
         "evaluation": evaluation,
         **(extra or {}),
         "timing": {"train_seconds": round(float(
-            seconds if seconds is not None else getattr(history, "seconds", 0.0)), 1)},
+            seconds if seconds is not None else getattr(history, "seconds", 0.0)), 1),
+                   "threads": tensorflow_threads()},
         "versions": versions(),
     }
     if notebook in narrate.STUDENT:

@@ -13,6 +13,7 @@ import argparse
 import contextlib
 import json
 import logging
+import os
 import queue
 import shutil
 import sys
@@ -22,7 +23,7 @@ from pathlib import Path
 
 import yaml
 
-from whale_utils import data, registry
+from whale_utils import cluster, data, registry
 
 ROOT = registry.ROOT
 NOTEBOOK_DIR = registry.NOTEBOOK_DIR
@@ -98,6 +99,45 @@ def prepare_data(profile: dict, name: str) -> None:
             "(see data/README.md), or run a synthetic profile: PROFILE=default")
 
 
+def kernel_threads(jobs: int, cores: int | None = None) -> dict[str, str]:
+    """The environment that gives each of ``jobs`` parallel kernels its share of the
+    cores: TensorFlow's intra-op pool (and OpenMP's) sized ``cores // jobs``, one
+    inter-op thread. Read by TensorFlow when it starts in the kernel."""
+    share = str(max(1, (cores or os.cpu_count() or 1) // max(1, jobs)))
+    return {"TF_NUM_INTRAOP_THREADS": share, "TF_NUM_INTEROP_THREADS": "1",
+            "OMP_NUM_THREADS": share}
+
+
+@contextlib.contextmanager
+def environment(values: dict[str, str], override: bool = False):
+    """``os.environ`` with ``values`` set, restored afterwards (kernels inherit it); a
+    value the user already set is kept unless ``override``."""
+    saved = dict(os.environ)
+    os.environ.update({k: v for k, v in values.items() if override or k not in os.environ})
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def decode_once(profile: dict, notebooks: list[str]) -> None:
+    """Decode each photo set the notebooks will read into the shared cache before any
+    starts, so parallel kernels never decode the same photos twice."""
+    wanted = {(p["DATA_DIR"], p["N_ROWS"], p["IMG_SIZE"])
+              for p in (parameters(profile, nb) for nb in notebooks) if "IMG_SIZE" in p}
+    for data_dir, n_rows, img_size in sorted(wanted, key=str):
+        folder = (NOTEBOOK_DIR / data_dir).resolve()
+        start = time.perf_counter()
+        try:
+            frame = data.read_labels(folder, n_rows)
+            data.load_photos(folder, frame["Image"], img_size)
+        except (ValueError, OSError):      # bad input: the notebook says what and where
+            continue
+        print(f"photos: {len(frame)} at {img_size} px decoded or found in the cache "
+              f"({time.perf_counter() - start:.1f} s)")
+
+
 class _NotebookNameIsInjected(logging.Filter):
     """papermill warns about any parameter a notebook does not declare; NOTEBOOK is
     meant to be injected that way."""
@@ -136,10 +176,16 @@ def execute(notebook: str, params: dict, output: Path, bar: int = 0) -> None:
 
 
 def run(name: str, notebooks: list[str] | None = None, jobs: int = 1,
-        split: str | None = None) -> Path:
+        split: str | None = None, scheduler: str | None = None,
+        share_cores: bool = False) -> Path:
     """Execute the chosen notebooks of profile ``name`` into ``outputs/<name>/``.
 
-    ``jobs`` notebooks run at once, each in its own kernel; results do not depend on it.
+    ``jobs`` notebooks run at once, each in its own kernel; with ``share_cores`` each
+    kernel's TensorFlow gets ``cores // jobs`` threads (``kernel_threads``), otherwise
+    every core, as TensorFlow chooses. The thread count can change results in the last
+    digits: the metrics record it (``timing.threads``). With a Dask
+    ``scheduler`` address (or ``$DASK_SCHEDULER_ADDRESS``) each notebook is a task on
+    that cluster instead (``whale_utils.cluster``).
     ``split`` overrides the profile's SPLIT and writes to ``outputs/<name>-<split>/``.
     """
     profile = load_profile(name)
@@ -147,6 +193,7 @@ def run(name: str, notebooks: list[str] | None = None, jobs: int = 1,
         profile = {**profile, "SPLIT": split, "OUTPUT_DIR": f"{profile['OUTPUT_DIR']}-{split}"}
     chosen = select(notebooks)          # a wrong request fails before any data is made
     prepare_data(profile, name)
+    decode_once(profile, chosen)
     out_dir = (NOTEBOOK_DIR / profile["OUTPUT_DIR"]).resolve()
     bars: queue.Queue[int] = queue.Queue()
     for line in range(max(1, jobs)):
@@ -169,15 +216,25 @@ def run(name: str, notebooks: list[str] | None = None, jobs: int = 1,
     archived = archive_previous(out_dir, chosen)
     if archived:
         print(f"earlier outputs of these notebooks moved to {archived}")
-    print(f"running {len(chosen)} notebook(s), profile {name!r}, {jobs} at a time -> {out_dir}")
     start = time.perf_counter()
-    with contextlib.chdir(NOTEBOOK_DIR), ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        try:
-            order = longest_first(chosen, read_timings(out_dir))
-            results = dict(zip(order, pool.map(one, order)))
-        except KeyboardInterrupt:
-            pool.shutdown(wait=True, cancel_futures=True)   # no further notebook starts
-            raise
+    order = longest_first(chosen, read_timings(out_dir))
+    address = cluster.scheduler_address(scheduler)
+    if address:
+        print(f"running {len(chosen)} notebook(s), profile {name!r}, on {address} -> {out_dir}")
+        results = cluster.run_notebooks(address, [(nb, parameters(profile, nb)) for nb in order],
+                                        out_dir)
+    else:
+        threads = kernel_threads(jobs) if share_cores else {}
+        with contextlib.chdir(NOTEBOOK_DIR), environment(threads), \
+                ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            print(f"running {len(chosen)} notebook(s), profile {name!r}, {jobs} at a time, "
+                  f"{os.environ.get('TF_NUM_INTRAOP_THREADS', 'all')} TensorFlow thread(s) each "
+                  f"-> {out_dir}")
+            try:
+                results = dict(zip(order, pool.map(one, order)))
+            except KeyboardInterrupt:
+                pool.shutdown(wait=True, cancel_futures=True)   # no further notebook starts
+                raise
     print()
     write_timings(out_dir, {nb: seconds for nb, (seconds, failure) in results.items()
                             if not failure})
@@ -275,6 +332,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", default="default", help=f"one of {profiles()}")
     parser.add_argument("--nb", nargs="*", help="notebook numbers, e.g. 03 (default: all)")
     parser.add_argument("--jobs", type=int, default=1, help="notebooks run at once")
+    parser.add_argument("--share-cores", action="store_true",
+                        help="give each parallel notebook cores/jobs TensorFlow threads")
+    parser.add_argument("--scheduler", default=None,
+                        help="a Dask scheduler (tcp://host:8786): run each notebook there")
     parser.add_argument("--stats", action="store_true",
                         help="with data: print the data set's statistics next to the real data's")
     parser.add_argument("--gallery", metavar="PNG", help="with data: write a photo grid per whale")
@@ -283,7 +344,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "run":
         try:
-            run(args.profile, args.nb, args.jobs, args.split)
+            run(args.profile, args.nb, args.jobs, args.split, args.scheduler, args.share_cores)
         except KeyboardInterrupt:
             print("\ninterrupted: no further notebook was started; the sources, the data and "
                   "earlier outputs (moved to outputs/archive/) are intact; the executed copies "

@@ -1,0 +1,68 @@
+"""The series on a Dask cluster: notebooks as tasks, with the same results as here."""
+
+import json
+import os
+
+import pytest
+
+from whale_utils import cluster, registry, series
+
+distributed = pytest.importorskip("dask.distributed")
+
+
+@pytest.fixture(scope="module")
+def local_cluster():
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as running:
+        yield running
+
+
+def evaluations(folder):
+    return {path.stem: json.loads(path.read_text())["evaluation"]
+            for path in sorted((folder / "metrics").glob("*.json"))}
+
+
+def test_two_notebooks_on_the_cluster_give_the_local_metrics(tmp_path, monkeypatch,
+                                                              local_cluster):
+    smoke = series.load_profile("smoke")
+
+    def into(folder):
+        relative = os.path.relpath(tmp_path / folder, registry.NOTEBOOK_DIR)
+        monkeypatch.setattr(series, "load_profile",
+                            lambda name: {**smoke, "OUTPUT_DIR": relative})
+
+    into("local")
+    series.run("smoke", ["01", "07"], jobs=2, share_cores=True)
+    into("cluster")
+    series.run("smoke", ["01", "07"], jobs=2, scheduler=local_cluster.scheduler_address)
+
+    local, remote = evaluations(tmp_path / "local"), evaluations(tmp_path / "cluster")
+    assert sorted(remote) == ["01_overfit_baseline", "07_grid_search"]
+    assert remote == local
+    for name in remote:
+        assert (tmp_path / "cluster" / f"{name}.ipynb").is_file()
+        timing = json.loads((tmp_path / "cluster" / "metrics" / f"{name}.json").read_text())
+        assert timing["timing"]["threads"] == max(1, os.cpu_count() // 2)
+
+
+def test_no_scheduler_answering_is_a_clear_error():
+    with pytest.raises(SystemExit, match="SCHEDULER=tcp://127.0.0.1:1: no Dask scheduler"):
+        cluster.connect("tcp://127.0.0.1:1")
+
+
+def test_kernel_threads_share_the_cores_among_the_jobs():
+    assert series.kernel_threads(2, cores=2)["TF_NUM_INTRAOP_THREADS"] == "1"
+    assert series.kernel_threads(1, cores=8)["TF_NUM_INTRAOP_THREADS"] == "8"
+    assert series.kernel_threads(3, cores=8) == {"TF_NUM_INTRAOP_THREADS": "2",
+                                                 "TF_NUM_INTEROP_THREADS": "1",
+                                                 "OMP_NUM_THREADS": "2"}
+    assert series.kernel_threads(4, cores=2)["TF_NUM_INTRAOP_THREADS"] == "1"
+
+
+def test_environment_keeps_what_the_user_set_and_restores(monkeypatch):
+    monkeypatch.setenv("TF_NUM_INTRAOP_THREADS", "7")
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    with series.environment({"TF_NUM_INTRAOP_THREADS": "1", "OMP_NUM_THREADS": "1"}):
+        assert os.environ["TF_NUM_INTRAOP_THREADS"] == "7"
+        assert os.environ["OMP_NUM_THREADS"] == "1"
+    assert "OMP_NUM_THREADS" not in os.environ and os.environ["TF_NUM_INTRAOP_THREADS"] == "7"
