@@ -11,7 +11,6 @@ JOBS    ?= 2
 NB      ?=
 SPLIT   ?=
 SCHEDULER ?=
-SHARE_CORES ?=
 OUT     := outputs/$(PROFILE)$(if $(SPLIT),-$(SPLIT))
 empty   :=
 PROFILES := $(subst $(empty) $(empty),|,$(sort $(basename $(notdir $(wildcard notebooks/params/*.yaml)))))
@@ -38,11 +37,11 @@ data: $(STAMP) ## generate the synthetic data of PROFILE (data/synthetic/PROFILE
 	$(PY) -m whale_utils.series data --profile $(PROFILE)
 
 run-all: $(STAMP) ## execute every notebook of PROFILE into outputs/PROFILE/
-	$(PY) -m whale_utils.series run --profile $(PROFILE) --jobs $(JOBS) $(if $(SPLIT),--split $(SPLIT)) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) $(if $(SHARE_CORES),--share-cores)
+	$(PY) -m whale_utils.series run --profile $(PROFILE) --jobs $(JOBS) $(if $(SPLIT),--split $(SPLIT)) $(if $(SCHEDULER),--scheduler $(SCHEDULER))
 
 run: $(STAMP) ## execute one notebook: make run NB=03 [PROFILE=...]
 	@test -n "$(NB)" || { echo "error: say which notebook, e.g. make run NB=03"; exit 2; }
-	$(PY) -m whale_utils.series run --profile $(PROFILE) --nb $(NB) $(if $(SPLIT),--split $(SPLIT)) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) $(if $(SHARE_CORES),--share-cores)
+	$(PY) -m whale_utils.series run --profile $(PROFILE) --nb $(NB) --jobs $(JOBS) $(if $(SPLIT),--split $(SPLIT)) $(if $(SCHEDULER),--scheduler $(SCHEDULER))
 
 test: $(STAMP) ## unit tests, notebook sync checks and nbval over the golden notebooks
 	$(PY) -m whale_utils.series data --profile smoke

@@ -1,7 +1,10 @@
-"""The series on a Dask cluster: notebooks as tasks, with the same results as here."""
+"""The series on a Dask cluster: notebooks as tasks, and 07's grid search through joblib's
+Dask backend, with the same results as here."""
 
 import json
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -32,7 +35,7 @@ def test_two_notebooks_on_the_cluster_give_the_local_metrics(tmp_path, monkeypat
                             lambda name: {**smoke, "OUTPUT_DIR": relative})
 
     into("local")
-    series.run("smoke", ["01", "07"], jobs=2, share_cores=True)
+    series.run("smoke", ["01", "07"], jobs=2)
     into("cluster")
     series.run("smoke", ["01", "07"], jobs=2, scheduler=local_cluster.scheduler_address)
 
@@ -43,6 +46,41 @@ def test_two_notebooks_on_the_cluster_give_the_local_metrics(tmp_path, monkeypat
         assert (tmp_path / "cluster" / f"{name}.ipynb").is_file()
         timing = json.loads((tmp_path / "cluster" / "metrics" / f"{name}.json").read_text())
         assert timing["timing"]["threads"] == max(1, os.cpu_count() // 2)
+
+
+GRID = """
+import json, sys
+import numpy as np
+from whale_utils import gridsearch
+rng = np.random.default_rng(0)
+labels = np.repeat(np.arange(4), 30)
+features = (rng.normal(size=(120, 16)) + 3.0 * labels[:, None]).astype("float32")
+search = gridsearch.grid_search(features, labels, optimizers=("adam", "sgd"), epochs=10,
+                                cv=2, seed=0, scheduler=sys.argv[1] if len(sys.argv) > 1 else None)
+keys = ("mean_test_score", "split0_test_score", "split1_test_score", "mean_train_score")
+print(json.dumps({"best": search.best_params_, "n_jobs": search.n_jobs,
+                  **{k: search.cv_results_[k].tolist() for k in keys}}))
+"""
+
+
+def grid_search_in_a_fresh_python(*arguments):
+    """The grid search as notebook 07's kernel runs it: a fresh process, with the
+    thread share of two parallel notebooks (the workers' share on this host)."""
+    environment = {**os.environ, **series.kernel_threads(2)}
+    environment.pop(cluster.ADDRESS_VARIABLE, None)
+    done = subprocess.run([sys.executable, "-c", GRID, *arguments], env=environment,
+                          capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_grid_search_on_dask_matches_the_sequential_one(local_cluster):
+    with distributed.Client(local_cluster.scheduler_address) as client:
+        client.run(cluster.bound_threads, cluster.thread_shares(client))
+    here = grid_search_in_a_fresh_python()
+    there = grid_search_in_a_fresh_python(local_cluster.scheduler_address)
+    assert (here.pop("n_jobs"), there.pop("n_jobs")) == (None, -1)     # n_jobs=1 vs Dask
+    assert there == here
+    assert len(set(here["mean_test_score"])) == 2                     # the optimizers differ
 
 
 def test_no_scheduler_answering_is_a_clear_error():

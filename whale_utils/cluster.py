@@ -50,8 +50,8 @@ def thread_shares(client) -> dict[str, int]:
 
 
 def bound_threads(shares: dict[str, int], dask_worker=None) -> int:
-    """Size TensorFlow's pools in this worker process to its share, before TensorFlow
-    starts there (for anything else the worker runs besides notebooks)."""
+    """Size TensorFlow's pools in this worker process to its share before TensorFlow
+    starts there (the folds of 07's grid search run in the workers themselves)."""
     from whale_utils import series
 
     threads = shares.get(dask_worker.address, 1)
@@ -63,15 +63,17 @@ def bound_threads(shares: dict[str, int], dask_worker=None) -> int:
 def run_on_worker(notebook: str, params: dict, shares: dict[str, int]) -> dict:
     """One notebook on this worker, from its checkout (a Dask task). Returns the wall time,
     the failure if any, and the files it wrote under ``OUTPUT_DIR`` as bytes."""
-    from dask.distributed import get_worker
+    from dask.distributed import get_worker, rejoin, secede
 
     from whale_utils import series
 
     worker = get_worker()
     threads = shares.get(worker.address, 1)
-    environment = series.kernel_threads(1, cores=threads)
+    environment = {**series.kernel_threads(1, cores=threads),
+                   ADDRESS_VARIABLE: worker.scheduler.address}   # 07's grid search uses it
     out_dir = (registry.NOTEBOOK_DIR / params["OUTPUT_DIR"]).resolve()
     output = out_dir / f"{notebook}.ipynb"
+    secede()    # the slot is free for tasks the notebook submits itself (07's folds)
     os.chdir(registry.NOTEBOOK_DIR)   # kernels start here; every task wants the same folder
     start = time.perf_counter()
     try:
@@ -81,6 +83,7 @@ def run_on_worker(notebook: str, params: dict, shares: dict[str, int]) -> dict:
     except Exception as err:  # noqa: BLE001 - reported by the client with the others
         failure = series.describe_failure(err, output)
     seconds = time.perf_counter() - start
+    rejoin()
     files = {path.relative_to(out_dir).as_posix(): path.read_bytes()
              for path in [output, *sorted((out_dir / "metrics").glob(f"{notebook}.*"))]
              if path.is_file()}

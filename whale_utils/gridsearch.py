@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import time
 
 def grid_search(features, labels, optimizers=("adam", "sgd", "adamax", "nadam"),
-                epochs: int = 10, batch_size: int = 32, cv: int = 2, seed: int = 0):
+                epochs: int = 10, batch_size: int = 32, cv: int = 2, seed: int = 0,
+                scheduler: str | None = None):
     """The student's GridSearchCV over optimizers, on the transfer head (scikeras).
 
     Scores each optimizer by ``cv``-fold cross-validation on the training rows
     (stratified: the wrapper is a classifier) and keeps the training-fold scores too,
     the number that misleads. The best one is refit on all training rows; ``seconds``
-    is the time of the whole search.
+    is the time of the whole search. With a Dask ``scheduler`` (by default
+    ``$DASK_SCHEDULER_ADDRESS``, set when the series runs on a cluster) the fits run
+    there, through joblib's Dask backend, with the same results.
     """
+    scheduler = scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS")
     import warnings
 
     from sklearn.model_selection import GridSearchCV, StratifiedKFold
@@ -25,8 +31,9 @@ def grid_search(features, labels, optimizers=("adam", "sgd", "adamax", "nadam"),
                                 random_state=seed)
     folds = StratifiedKFold(n_splits=cv, shuffle=True, random_state=seed)
     search = GridSearchCV(estimator, {"optimizer": list(optimizers)}, cv=folds,
-                          scoring="accuracy", return_train_score=True, refit=True)
-    with warnings.catch_warnings():
+                          scoring="accuracy", return_train_score=True, refit=True,
+                          n_jobs=-1 if scheduler else None)
+    with warnings.catch_warnings(), on_cluster(scheduler):
         # Many whales have a single photo: stratification warns that it cannot split them.
         warnings.filterwarnings("ignore", message="The least populated class")
         start = time.perf_counter()
@@ -40,6 +47,19 @@ def build_head(meta, seed):
     from whale_utils.models import transfer_head
 
     return transfer_head(meta["n_classes_"], seed=seed, n_features=meta["n_features_in_"])
+
+
+@contextlib.contextmanager
+def on_cluster(scheduler: str | None):
+    """joblib's Dask backend on the cluster at ``scheduler``; nothing when it is None."""
+    if not scheduler:
+        yield
+        return
+    import joblib
+    from dask.distributed import Client
+
+    with Client(scheduler, timeout="20s"), joblib.parallel_backend("dask"):
+        yield
 
 
 def grid_table(search):

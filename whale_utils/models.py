@@ -181,15 +181,21 @@ def resnet_v2_preprocessing(images):
 
 def transfer_head(n_classes: int, dropout: float = 0.3, seed: int = 0,
                   n_features: int = FEATURES) -> keras.Model:
-    """The student's head on pooled features: BN, Dense256, Dropout, BN, Dropout, softmax."""
+    """The student's head on pooled features: BN, Dense256, Dropout, BN, Dropout, softmax.
+
+    Every random draw is seeded from ``seed`` (initializers included), so the head is the
+    same whichever process or thread builds it (a Dask worker's other threads also draw
+    from Python's global generator)."""
     return keras.Sequential([
         keras.Input((n_features,)),
         layers.BatchNormalization(),
-        layers.Dense(256, activation="relu"),
+        layers.Dense(256, activation="relu",
+                     kernel_initializer=keras.initializers.GlorotUniform(seed=seed)),
         layers.Dropout(dropout, seed=seed),
         layers.BatchNormalization(),
         layers.Dropout(dropout, seed=seed + 1),
-        layers.Dense(n_classes, activation="softmax"),
+        layers.Dense(n_classes, activation="softmax",
+                     kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 2)),
     ], name="transfer_head")
 
 

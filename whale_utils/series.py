@@ -177,13 +177,14 @@ def execute(notebook: str, params: dict, output: Path, bar: int = 0) -> None:
 
 def run(name: str, notebooks: list[str] | None = None, jobs: int = 1,
         split: str | None = None, scheduler: str | None = None,
-        share_cores: bool = False) -> Path:
+        share_cores: bool = True) -> Path:
     """Execute the chosen notebooks of profile ``name`` into ``outputs/<name>/``.
 
-    ``jobs`` notebooks run at once, each in its own kernel; with ``share_cores`` each
-    kernel's TensorFlow gets ``cores // jobs`` threads (``kernel_threads``), otherwise
-    every core, as TensorFlow chooses. The thread count can change results in the last
-    digits: the metrics record it (``timing.threads``). With a Dask
+    ``jobs`` notebooks run at once, each in its own kernel whose TensorFlow gets
+    ``cores // jobs`` threads (``kernel_threads``; without ``share_cores``, every core, as
+    TensorFlow chooses). The thread count can change results in the last digits: the
+    metrics record it (``timing.threads``), and ``make run`` takes the same share as
+    ``make run-all``. With a Dask
     ``scheduler`` address (or ``$DASK_SCHEDULER_ADDRESS``) each notebook is a task on
     that cluster instead (``whale_utils.cluster``).
     ``split`` overrides the profile's SPLIT and writes to ``outputs/<name>-<split>/``.
@@ -332,8 +333,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", default="default", help=f"one of {profiles()}")
     parser.add_argument("--nb", nargs="*", help="notebook numbers, e.g. 03 (default: all)")
     parser.add_argument("--jobs", type=int, default=1, help="notebooks run at once")
-    parser.add_argument("--share-cores", action="store_true",
-                        help="give each parallel notebook cores/jobs TensorFlow threads")
+    parser.add_argument("--all-cores", action="store_true",
+                        help="let every kernel's TensorFlow use all cores (no share)")
     parser.add_argument("--scheduler", default=None,
                         help="a Dask scheduler (tcp://host:8786): run each notebook there")
     parser.add_argument("--stats", action="store_true",
@@ -344,7 +345,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "run":
         try:
-            run(args.profile, args.nb, args.jobs, args.split, args.scheduler, args.share_cores)
+            run(args.profile, args.nb, args.jobs, args.split, args.scheduler,
+                not args.all_cores)
         except KeyboardInterrupt:
             print("\ninterrupted: no further notebook was started; the sources, the data and "
                   "earlier outputs (moved to outputs/archive/) are intact; the executed copies "
