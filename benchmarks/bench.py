@@ -14,6 +14,7 @@ the whole series at the student's scale from the measured per-step times.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -84,15 +85,16 @@ def input_run(data_dir, names, labels, img_size, batch, epochs, cache) -> dict:
 
 def fit_seconds_per_step(model, data, steps, **kwargs) -> float:
     """Seconds per training step over one epoch, after a warm-up epoch."""
-    return interleaved_seconds_per_step(model, {"one": (data, kwargs)}, steps, rounds=1)["one"]
+    return interleaved_seconds_per_step({"one": (model, data, kwargs)}, steps, rounds=1)["one"]
 
 
-def interleaved_seconds_per_step(model, ways: dict, steps: int, rounds: int = 5) -> dict:
-    """Seconds per step of each way: the fastest of ``rounds`` epochs taken in turn
-    (a, b, a, b, ...) after a warm-up epoch each. On a shared machine some epochs lose a
-    core and take twice as long; the fastest epoch is the way's own cost."""
+def interleaved_seconds_per_step(ways: dict, steps: int, rounds: int = 5) -> dict:
+    """Seconds per step of each way (a model, its data, fit's options): the fastest of
+    ``rounds`` epochs taken in turn (a, b, a, b, ...) after a warm-up epoch each. On a
+    shared machine some epochs lose a core and take twice as long; the fastest epoch is
+    the way's own cost."""
     def epoch(args):
-        data, kwargs = args
+        model, data, kwargs = args
         start = time.perf_counter()
         model.fit(data, epochs=1, verbose=0, **kwargs)
         return (time.perf_counter() - start) / steps
@@ -104,6 +106,39 @@ def interleaved_seconds_per_step(model, ways: dict, steps: int, rounds: int = 5)
         for name, args in ways.items():
             times[name].append(epoch(args))
     return {name: float(np.min(t)) for name, t in times.items()}
+
+
+def training_step_flops(model, batch: int) -> float:
+    """Floating-point operations of one training step: each convolution and dense layer's
+    multiply-adds (2 FLOP each) for the batch, times 3 (forward, and the backward pass's
+    two products: gradients of the inputs and of the weights)."""
+    from keras import layers
+
+    forward = 0
+    for layer in model.layers:
+        if isinstance(layer, layers.Conv2D):
+            height, width, filters = layer.output.shape[1:]
+            kh, kw, channels, _ = layer.kernel.shape
+            forward += 2 * height * width * filters * kh * kw * channels
+        elif isinstance(layer, layers.Dense):
+            forward += 2 * layer.kernel.shape[0] * layer.kernel.shape[1]
+    return 3.0 * forward * batch
+
+
+def matmul_gflops(n: int = 2048, repeats: int = 10) -> float:
+    """This machine's dense float32 matrix product in TensorFlow, GFLOP/s: the best of
+    ``repeats`` products of two n x n matrices (2 n^3 FLOP each)."""
+    import tensorflow as tf
+
+    a = tf.random.uniform((n, n), seed=1)
+    b = tf.random.uniform((n, n), seed=2)
+    tf.matmul(a, b).numpy()                                 # warm-up
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        tf.matmul(a, b).numpy()
+        best = min(best, time.perf_counter() - start)
+    return 2 * n ** 3 / best / 1e9
 
 
 def memory_probe(way: str, data_dir: str, n: int, img_size: int) -> None:
@@ -166,11 +201,39 @@ def main(argv=None) -> int:
     parser.add_argument("--img-size", type=int, default=100, help="model input, px")
     parser.add_argument("--epochs", type=int, default=10, help="epochs of a training run")
     parser.add_argument("--data-dir", default=str(ROOT / "data" / "synthetic" / "bench"))
+    parser.add_argument("--save", default=str(ROOT / "outputs" / "bench.txt"),
+                        help="also write the output there (the book's speed page reads it)")
     parser.add_argument("--memory-probe", choices=["student", "ours"], help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.memory_probe:
         memory_probe(args.memory_probe, args.data_dir, args.images, args.img_size)
         return 0
+    Path(args.save).parent.mkdir(parents=True, exist_ok=True)
+    partial = Path(args.save).with_suffix(".partial")
+    with partial.open("w") as copy, contextlib.redirect_stdout(Tee(sys.stdout, copy)):
+        status = measure(args)
+    partial.replace(args.save)           # an interrupted run leaves the last output intact
+    return status
+
+
+class Tee:
+    """A stream that writes to several."""
+
+    def __init__(self, *streams):
+        self.streams = streams
+
+    def write(self, text):
+        for stream in self.streams:
+            stream.write(text)
+        return len(text)
+
+    def flush(self):
+        for stream in self.streams:
+            stream.flush()
+
+
+def measure(args) -> int:
+    """Every section of the benchmark, printed as it goes."""
 
     import keras
 
@@ -232,16 +295,27 @@ def main(argv=None) -> int:
     print("2. student's CNN, training step with each input path (ms/step)")
     steps = math.ceil(count / batch)
     cnn = training.compile_model(models.baseline_cnn(size, n_classes))
-    fastest = interleaved_seconds_per_step(cnn, {
-        "memory": (images, dict(y=labels, batch_size=batch)),
-        "augmented": (augment.augmented_dataset(images, labels, batch), {})}, steps)
+    augmenting = training.compile_model(models.baseline_cnn(
+        size, n_classes, augmentation=augment.student_augmentation(seed=0)))
+    in_memory = dict(y=labels, batch_size=batch)
+    fastest = interleaved_seconds_per_step({"memory": (cnn, images, in_memory),
+                                            "augmented": (augmenting, images, in_memory)},
+                                           steps)
     memory_step, aug_step = fastest["memory"], fastest["augmented"]
     flow_step = fit_seconds_per_step(cnn, student_flow(frame, args.data_dir, size, batch), steps)
-    print("  (in-memory and augmented: the fastest of 5 epochs each, taken in turn)")
-    print(f"  in-memory tensors {memory_step * 1e3:8.1f}   our augmented pipeline "
+    print("  (in-memory with and without augmentation: the fastest of 5 epochs each, in turn)")
+    print(f"  in-memory tensors {memory_step * 1e3:8.1f}   augmentation inside the model "
           f"{aug_step * 1e3:8.1f} ({aug_step / memory_step - 1:+.1%})   flow_from_dataframe "
           f"{flow_step * 1e3:8.1f} ({flow_step / memory_step - 1:+.1%})")
     results["augmentation_overhead"] = aug_step / memory_step - 1
+    step_flops = training_step_flops(cnn, batch)
+    peak = matmul_gflops()
+    achieved = step_flops / memory_step / 1e9
+    print(f"  the physical limit: a training step is {step_flops / 1e9:.1f} GFLOP (forward "
+          f"and backward, convolutions and dense layers), so the step runs at "
+          f"{achieved:.1f} GFLOP/s, {achieved / peak:.0%} of this machine's dense matmul "
+          f"({peak:.1f} GFLOP/s, float32, measured now)")
+    results["hardware_share"] = achieved / peak
     print()
 
     print("3. transfer model, one epoch (frozen ResNet50V2, random weights)")

@@ -70,32 +70,36 @@ whales = run.load_dataset()
 # %% [markdown]
 # ## Data generation
 #
-# The training rows, shuffled and augmented afresh at every epoch. Validation rows
-# are never augmented. A few augmented copies of one training photo:
+# The student's `ImageDataGenerator` settings, as one Keras layer that draws a new
+# rotation, zoom and shift for every photo of every training batch. It becomes the
+# model's first layer: it runs inside the training step, on the step's own threads, and
+# does nothing at prediction, so validation photos are never augmented. A few augmented
+# copies of one training photo:
 
 # %%
-train_batches = augment.augmented_dataset(whales.x_train, whales.y_train, BATCH_SIZE, SEED)
-plots.show_augmented(whales.x_train[0], augment.student_augmentation(SEED));
+augmentation = augment.student_augmentation(seed=SEED)
+plots.show_augmented(whales.x_train[0], augmentation);
 
 # %% [markdown]
 # ## Model
 #
-# The dropout CNN of notebook 02.
+# The dropout CNN of notebook 02, behind the augmentation layer.
 
 # %% tags=["nbval-check-output"]
-model = training.compile_model(
-    models.baseline_cnn(IMG_SIZE, whales.n_classes, dense_dropout=0.3, seed=SEED))
+model = training.compile_model(models.baseline_cnn(
+    IMG_SIZE, whales.n_classes, dense_dropout=0.3, seed=SEED, augmentation=augmentation))
 models.print_summary(model)
 
 # %% [markdown]
 # ## Train
 #
-# As in notebook 02, on the augmented batches.
+# As in notebook 02; every epoch sees the training photos newly transformed.
 
 # %%
-history = training.fit(model, train=train_batches, validation=(whales.x_val, whales.y_val),
-                       epochs=EPOCHS, callbacks=[training.reduce_lr("val_loss")],
-                       verbose=VERBOSE)
+history = training.fit(model, train=(whales.x_train, whales.y_train),
+                       validation=(whales.x_val, whales.y_val),
+                       epochs=EPOCHS, batch_size=BATCH_SIZE,
+                       callbacks=[training.reduce_lr("val_loss")], verbose=VERBOSE)
 
 # %% [markdown]
 # ## Evaluate

@@ -61,28 +61,29 @@ run = session.start(globals())
 # ## Data
 #
 # The rows of notebook 01; this time the training photos are augmented before the
-# backbone sees them, by notebook 03's `tf.data` pipeline.
+# backbone sees them, by notebook 03's augmentation layer.
 
 # %% tags=["nbval-check-output"]
 whales = run.load_dataset()
-train_batches = augment.augmented_dataset(whales.x_train, whales.y_train, BATCH_SIZE, SEED)
+augmentation = augment.student_augmentation(seed=SEED)
 
 # %% [markdown]
 # ## Model
 #
-# Notebook 04's model, described there. What changes is how it trains: end to end
-# on augmented photos, the backbone still frozen.
+# Notebook 04's model, described there, behind the augmentation layer. What changes is
+# how it trains: end to end on augmented photos, the backbone still frozen.
 
 # %% tags=["nbval-check-output"]
 weights, backbone, head, model = models.frozen_resnet_with_head(
-    IMG_SIZE, whales.n_classes, backbone_weights=BACKBONE_WEIGHTS, seed=SEED)
+    IMG_SIZE, whales.n_classes, backbone_weights=BACKBONE_WEIGHTS, seed=SEED,
+    augmentation=augmentation)
 print(weights.note)
 
 # %% [markdown]
 # ## Train
 #
-# The whole model (frozen backbone and head) on augmented batches from the `tf.data`
-# pipeline; the backbone runs in inference mode, its batch normalisation frozen.
+# The whole model (augmentation, frozen backbone and head) on the training photos; the
+# backbone runs in inference mode, its batch normalisation frozen.
 # Validation needs no backbone pass per epoch: `FeatureValidation` scores the head on
 # the validation photos' features, which gives the whole model's validation loss and
 # metrics (a test checks it) for the `ReduceLROnPlateau` that watches them.
@@ -91,7 +92,8 @@ print(weights.note)
 val_features = models.backbone_features(backbone, whales.x_val)
 training.compile_model(model)
 validation = training.FeatureValidation(head, val_features, whales.y_val)
-history = training.fit(model, train=train_batches, validation=None, epochs=EPOCHS,
+history = training.fit(model, train=(whales.x_train, whales.y_train), validation=None,
+                       epochs=EPOCHS, batch_size=BATCH_SIZE,
                        callbacks=[validation, training.reduce_lr("val_loss")], verbose=VERBOSE)
 
 # %% [markdown]

@@ -11,13 +11,18 @@ def test_bench_runs_every_section_and_prints_its_summary(tmp_path):
     out = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "bench.py"), "--images", "64",
          "--size", "0.1", "--img-size", "32", "--epochs", "2",
-         "--data-dir", str(tmp_path / "bench")],
+         "--data-dir", str(tmp_path / "bench"), "--save", str(tmp_path / "bench.txt")],
         capture_output=True, text=True, timeout=900)
     assert out.returncode == 0, out.stderr[-2000:]
     for heading in ("1. input throughput", "2. student's CNN", "3. transfer model",
-                    "4. peak memory", "5. the series", "where our time goes"):
+                    "4. peak memory", "5. the series", "where our time goes",
+                    "the physical limit: a training step is"):
         assert heading in out.stdout
     summary = json.loads(out.stdout.split("summary: ")[-1])
     assert set(summary) == {"input_run", "input_warm_cache", "input_seed_scale",
-                            "augmentation_overhead", "transfer_epoch", "memory", "series"}
+                            "augmentation_overhead", "hardware_share", "transfer_epoch",
+                            "memory", "series"}
     assert all(value > 0 for key, value in summary.items() if key != "augmentation_overhead")
+    saved = (tmp_path / "bench.txt").read_text()                  # the book's speed page
+    assert saved.split("summary: ")[-1] == out.stdout.split("summary: ")[-1]
+    assert "2. student's CNN" in saved

@@ -1,12 +1,15 @@
-"""The rendered book: built from the golden notebooks, opened in headless Chromium."""
+"""The rendered book: built with Sphinx from the golden notebooks, opened in headless
+Chromium (sidebar, search, launch and download links, images, nothing from outside)."""
 
+import html
 import re
 import shutil
 from pathlib import Path
 
+import nbformat
 import pytest
 
-from whale_utils import book, series
+from whale_utils import book, registry, series
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
@@ -23,33 +26,63 @@ def site(tmp_path_factory) -> Path:
     return book.build_book(out)
 
 
-def test_index_lists_every_notebook_with_colab_link(site):
-    index = (site / "index.html").read_text()
+def test_landing_page_has_the_story_results_and_every_notebook(site):
+    index = html.unescape((site / "index.html").read_text())
     for notebook in series.NOTEBOOKS:
-        assert f"href='{notebook}.html'" in index
-        assert f"notebooks/{notebook}.ipynb" in index
-    assert "Highest MAP@5: " in index and "results.png" in index
+        assert f'href="{notebook}.html"' in index
+    assert "Highest MAP@5: " in index and 'src="_images/results.png"' in index
     assert "Step by step" in index and "02 vs 01: MAP@5" in index
+    assert 'href="synthetic-data.html"' in index and 'href="speed.html"' in index
 
 
-def test_local_links_and_images_exist(site):
+def test_each_notebook_page_launches_its_source_in_colab_and_offers_the_ipynb(site):
+    for notebook in series.NOTEBOOKS:
+        page = (site / f"{notebook}.html").read_text()
+        assert registry.colab_url(notebook) in page
+        assert f'href="_sources/{notebook}.ipynb"' in page
+        assert (site / "_sources" / f"{notebook}.ipynb").is_file()
+
+
+def test_local_links_and_images_exist_and_nothing_comes_from_outside(site):
     for page in site.glob("*.html"):
-        for target in re.findall(r"(?:href|src)=['\"]([^'\"#]+)['\"]", page.read_text()):
-            if not re.match(r"(https?:|data:|mailto:)", target):
-                assert (site / target).exists(), f"{page.name} links to missing {target}"
+        text = page.read_text()
+        for target in re.findall(r"(?:href|src)=['\"]([^'\"#?]+)", text):
+            if not re.match(r"(https?:|data:|mailto:|javascript:)", target):
+                assert (page.parent / target).exists(), f"{page.name} links to missing {target}"
+        # Links out are fine (Colab, the repository); loading anything from outside is not.
+        assert not re.findall(r"<(?:script|img|link)\b[^>]*(?:src|href)=['\"](?:https?:)?//",
+                              text), page.name
 
 
-def test_notebook_page_embeds_its_figures(site):
-    page = (site / "01_overfit_baseline.html").read_text()
-    assert page.count("data:image/png;base64") >= 3
-    assert "baseline_cnn" in page
-    assert "<script" not in page            # nothing to fetch: the page reads offline
+def words(text: str) -> set[str]:
+    return set(re.findall(r"[a-z]{6,}", text.lower()))
+
+
+def word_only_in_one_output() -> tuple[str, str]:
+    """A word that occurs in one notebook's outputs and nowhere else in the book (no other
+    word starts like it either, so that the search's stemming cannot match it elsewhere)."""
+    outputs, everything_else = {}, set()
+    for notebook in series.NOTEBOOKS:
+        nb = nbformat.read(ROOT / "tests" / "golden" / f"{notebook}.ipynb", as_version=4)
+        text = ""
+        for cell in nb.cells:
+            everything_else |= words(cell.source)
+            for output in cell.get("outputs", []):
+                text += output.get("text", "") + str(output.get("data", {}).get("text/plain", ""))
+        outputs[notebook] = words(text)
+    for notebook, found in outputs.items():
+        others = everything_else.union(*(w for nb, w in outputs.items() if nb != notebook))
+        prefixes = {w[:6] for w in others}
+        for word in sorted(found):
+            if word[:6] not in prefixes:
+                return notebook, word
+    raise AssertionError("no word occurs in one notebook's outputs only")
 
 
 @pytest.mark.skipif(not (CHROMIUM and DRIVER),
                     reason="Chromium or chromedriver not installed (apt-get install chromium "
                            "chromium-driver); .ci/run installs them")
-def test_pages_load_in_headless_chromium(site):
+def test_the_book_in_headless_chromium(site):
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.support.ui import WebDriverWait
@@ -58,23 +91,44 @@ def test_pages_load_in_headless_chromium(site):
     options.binary_location = CHROMIUM
     for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                  "--disable-background-networking", "--disable-component-update",
-                 "--no-first-run", "--window-size=1200,1600"):
+                 "--no-first-run", "--window-size=1280,1600", "--allow-file-access-from-files"):
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service(DRIVER), options=options)
+    shots = ROOT / "outputs" / "book-test"
+    shots.mkdir(parents=True, exist_ok=True)
     broken_images = ("return [...document.images].filter("
                      "i => !i.complete || i.naturalWidth === 0).map(i => i.src.slice(0, 80))")
+    outside = ("return performance.getEntriesByType('resource').map(e => e.name)"
+               ".filter(n => !n.startsWith(arguments[0]))")
+
+    def load(page):
+        driver.get((site / page).as_uri())
+        WebDriverWait(driver, 60).until(
+            lambda d: d.execute_script("return document.readyState") == "complete")
+
     try:
-        for page in ("index.html", "01_overfit_baseline.html"):
-            driver.get((site / page).as_uri())
-            # get() can return while large inline images are still decoding: wait for them.
-            WebDriverWait(driver, 60).until(
-                lambda d: d.execute_script("return document.readyState") == "complete")
+        for page, shot in (("index.html", "index.png"), ("01_overfit_baseline.html", "01.png")):
+            load(page)
             assert driver.execute_script("return document.images.length") > 0
             assert driver.execute_script(broken_images) == []
-        driver.get((site / "index.html").as_uri())
+            assert driver.execute_script(outside, site.as_uri()) == []
+            assert driver.save_screenshot(str(shots / shot))
+        load("index.html")
         assert "whale-notebooks" in driver.title
-        shots = ROOT / "outputs" / "book-test"
-        shots.mkdir(parents=True, exist_ok=True)
-        assert driver.save_screenshot(str(shots / "index.png"))
+        sidebar = driver.execute_script(
+            "return [...document.querySelectorAll('.bd-sidebar-primary a')].map(a => a.href)")
+        for notebook in series.NOTEBOOKS:
+            assert (site / f"{notebook}.html").as_uri() in sidebar, notebook
+            load(f"{notebook}.html")
+            assert driver.execute_script("return document.querySelector('h1') !== null")
+            assert driver.execute_script(outside, site.as_uri()) == []
+
+        notebook, word = word_only_in_one_output()
+        driver.get((site / "search.html").as_uri() + f"?q={word}")
+        found = WebDriverWait(driver, 60).until(lambda d: d.execute_script(
+            "const hits = [...document.querySelectorAll('#search-results ul.search li a')]"
+            ".map(a => a.href); return hits.length ? hits : null"))
+        pages = {Path(href.split("#")[0].split("?")[0]).stem for href in found}
+        assert pages == {notebook}, (word, pages)
     finally:
         driver.quit()

@@ -78,7 +78,7 @@ def test_a_new_notebook_is_picked_up_by_sync_run_report_and_html(tmp_path):
     assert "| 99 | raw-pixel neighbour (example) |" in report
     make("html", "PROFILE=smoke")
     index = (copy / "outputs" / "smoke" / "html" / "index.html").read_text()
-    assert "href='99_example.html'" in index and "99 · An example notebook" in index
+    assert 'href="99_example.html"' in index and "99 · An example notebook" in index
     assert (copy / "outputs" / "smoke" / "html" / "99_example.html").is_file()
     after = listing(copy)
     touched = {path for path in set(before) | set(after) if before.get(path) != after.get(path)

@@ -134,3 +134,19 @@ def test_feature_validation_gives_the_full_models_validation_metrics():
         np.testing.assert_allclose(cached[name], direct[name], rtol=1e-4, atol=1e-6)
     assert cached["loss"] == pytest.approx(direct["loss"], rel=1e-5)
     assert seen == cached["val_loss"]
+
+
+def test_augmentation_inside_the_model_acts_in_training_only():
+    """Notebooks 03 and 05: the augmentation is the model's first layer, so it runs in
+    the training step and leaves prediction alone."""
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (4, 32, 32, 3), dtype=np.uint8)
+    plain = models.baseline_cnn(32, 5, seed=0)
+    augmenting = models.baseline_cnn(32, 5, seed=0,
+                                     augmentation=augment.student_augmentation(seed=0))
+    augmenting.set_weights(plain.get_weights())
+    assert augmenting.layers[0].name == "student_augmentation"
+    np.testing.assert_allclose(augmenting.predict(images, verbose=0),
+                               plain.predict(images, verbose=0), rtol=1e-6)
+    trained = np.asarray(augmenting(images, training=True))
+    assert not np.allclose(trained, np.asarray(plain(images, training=True)), atol=1e-6)

@@ -23,8 +23,9 @@ FEATURES = 2048  # ResNet50V2's pooled output
 
 
 def baseline_cnn(img_size: int, n_classes: int, dense_dropout: float = 0.0,
-                 seed: int = 0) -> keras.Model:
-    """The student's CNN; ``dense_dropout`` > 0 wraps the final dense block (notebook 02)."""
+                 seed: int = 0, augmentation: layers.Layer | None = None) -> keras.Model:
+    """The student's CNN; ``dense_dropout`` > 0 wraps the final dense block (notebook 02);
+    an ``augmentation`` layer goes first (notebook 03: active in training only)."""
     def conv_pair(filters):
         return [layers.Conv2D(filters, 3, padding="same", activation="relu"),
                 layers.Conv2D(filters, 3, padding="same", activation="relu"),
@@ -35,6 +36,7 @@ def baseline_cnn(img_size: int, n_classes: int, dense_dropout: float = 0.0,
 
     return keras.Sequential([
         keras.Input((img_size, img_size, 3), dtype="uint8"),
+        *([augmentation] if augmentation is not None else []),
         layers.Rescaling(1 / 255),
         *conv_pair(16), layers.BatchNormalization(),
         *conv_pair(32), layers.Dropout(0.25, seed=seed),
@@ -199,10 +201,13 @@ def transfer_head(n_classes: int, dropout: float = 0.3, seed: int = 0,
     ], name="transfer_head")
 
 
-def transfer_model(backbone: keras.Model, head: keras.Model) -> keras.Model:
-    """Backbone and head as one model that takes uint8 images."""
+def transfer_model(backbone: keras.Model, head: keras.Model,
+                   augmentation: layers.Layer | None = None) -> keras.Model:
+    """Backbone and head as one model that takes uint8 images; an ``augmentation`` layer
+    in front (notebook 05: active in training only)."""
     inputs = keras.Input(backbone.input_shape[1:], dtype="uint8")
-    return keras.Model(inputs, head(backbone(inputs)), name="transfer_model")
+    x = augmentation(inputs) if augmentation is not None else inputs
+    return keras.Model(inputs, head(backbone(x)), name="transfer_model")
 
 
 class Transfer(NamedTuple):
@@ -215,13 +220,15 @@ class Transfer(NamedTuple):
 
 
 def frozen_resnet_with_head(img_size: int, n_classes: int, backbone_weights: str = "auto",
-                            seed: int = 0) -> Transfer:
+                            seed: int = 0, augmentation: layers.Layer | None = None
+                            ) -> Transfer:
     """The transfer model of notebooks 04-07: the backbone weights chosen (``"auto"``,
-    ``"imagenet"`` or ``"none"``), the frozen ResNet50V2, the student's head, both joined."""
+    ``"imagenet"`` or ``"none"``), the frozen ResNet50V2, the student's head, both joined
+    (behind ``augmentation``, when given)."""
     weights = choose_backbone_weights(backbone_weights)
     backbone = resnet_backbone(img_size, weights)
     head = transfer_head(n_classes, seed=seed)
-    return Transfer(weights, backbone, head, transfer_model(backbone, head))
+    return Transfer(weights, backbone, head, transfer_model(backbone, head, augmentation))
 
 
 def backbone_features(backbone: keras.Model, images, batch_size: int = 64):

@@ -218,7 +218,7 @@ def run(name: str, notebooks: list[str] | None = None, jobs: int = 1,
     if archived:
         print(f"earlier outputs of these notebooks moved to {archived}")
     start = time.perf_counter()
-    order = longest_first(chosen, read_timings(out_dir))
+    order = longest_first(chosen, read_timings(out_dir) or profile.get("estimated_seconds", {}))
     address = cluster.scheduler_address(scheduler)
     if address:
         print(f"running {len(chosen)} notebook(s), profile {name!r}, on {address} -> {out_dir}")
@@ -272,8 +272,9 @@ def write_timings(out_dir: Path, seconds: dict[str, float]) -> None:
 
 
 def longest_first(notebooks: list[str], timings: dict[str, float]) -> list[str]:
-    """The order to start notebooks in: the longest last time first, so that parallel
-    jobs end together; a notebook never timed counts as the longest."""
+    """The order to start notebooks in: the longest last time (or by the profile's
+    ``estimated_seconds``) first, so that parallel jobs end together; a notebook never
+    timed counts as the longest."""
     return sorted(notebooks, key=lambda nb: -timings.get(nb, float("inf")))
 
 
