@@ -83,17 +83,9 @@ def word_only_in_one_output() -> tuple[str, str]:
                     reason="Chromium or chromedriver not installed (apt-get install chromium "
                            "chromium-driver); .ci/run installs them")
 def test_the_book_in_headless_chromium(site):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.support.ui import WebDriverWait
 
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--no-first-run", "--window-size=1280,1600", "--allow-file-access-from-files"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(DRIVER), options=options)
+    driver = book.browser()
     shots = ROOT / "outputs" / "book-test"
     shots.mkdir(parents=True, exist_ok=True)
     broken_images = ("return [...document.images].filter("
@@ -102,9 +94,7 @@ def test_the_book_in_headless_chromium(site):
                ".filter(n => !n.startsWith(arguments[0]))")
 
     def load(page):
-        driver.get((site / page).as_uri())
-        WebDriverWait(driver, 60).until(
-            lambda d: d.execute_script("return document.readyState") == "complete")
+        book.open_page(driver, site / page)
 
     try:
         for page, shot in (("index.html", "index.png"), ("01_overfit_baseline.html", "01.png")):

@@ -150,3 +150,25 @@ def test_augmentation_inside_the_model_acts_in_training_only():
                                plain.predict(images, verbose=0), rtol=1e-6)
     trained = np.asarray(augmenting(images, training=True))
     assert not np.allclose(trained, np.asarray(plain(images, training=True)), atol=1e-6)
+
+
+def test_backbone_features_are_cached_by_images_and_weights(tmp_path):
+    """04, 06 and 07 compute the same features: the second call reads them back, and a
+    different image or other weights compute anew."""
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (6, 32, 32, 3), dtype=np.uint8)
+    training.set_seed(0)
+    backbone = models.resnet_backbone(32, "none")
+    first = models.backbone_features(backbone, images, cache_dir=tmp_path)
+    cached = sorted(tmp_path.glob("features-6-*.npy"))
+    assert len(cached) == 1 and not list(tmp_path.glob("*.partial"))
+    np.testing.assert_array_equal(first, backbone.predict(images, verbose=0))
+    np.save(cached[0], first + 1)              # proves the next call reads the cache
+    np.testing.assert_array_equal(models.backbone_features(backbone, images, cache_dir=tmp_path),
+                                  first + 1)
+    changed = images.copy()
+    changed[0, 0, 0, 0] ^= 1
+    models.backbone_features(backbone, changed, cache_dir=tmp_path)
+    training.set_seed(1)
+    models.backbone_features(models.resnet_backbone(32, "none"), images, cache_dir=tmp_path)
+    assert len(list(tmp_path.glob("features-6-*.npy"))) == 3

@@ -177,10 +177,53 @@ def build_book(output_dir: str | Path) -> Path:
     return out
 
 
+def browser(width: int = 1280, height: int = 1600):
+    """Headless Chromium through Selenium, with no network of its own (Debian's
+    ``chromium`` and ``chromium-driver``)."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium") or "chromium"
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--no-first-run", f"--window-size={width},{height}"):
+        options.add_argument(flag)
+    return webdriver.Chrome(service=Service(shutil.which("chromedriver") or "chromedriver"),
+                            options=options)
+
+
+def open_page(driver, page: Path) -> None:
+    """Load a page and wait until it and its images are complete."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver.get(page.as_uri())
+    WebDriverWait(driver, 60).until(lambda d: d.execute_script(
+        "return document.readyState === 'complete' && [...document.images].every(i => i.complete)"))
+
+
+def screenshots(site: Path, folder: Path, width: int = 1280, height: int = 1000) -> list[Path]:
+    """PNG pictures of the landing page and of notebook 01's page, for the README."""
+    folder.mkdir(parents=True, exist_ok=True)
+    driver = browser(width, height)
+    try:
+        shots = []
+        for page, name in (("index.html", "book-index.png"),
+                           (f"{registry.notebooks()[0]}.html", "book-notebook.png")):
+            open_page(driver, site / page)
+            driver.save_screenshot(str(folder / name))
+            shots.append(folder / name)
+        return shots
+    finally:
+        driver.quit()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m whale_utils.book",
                                      description="Render a profile's notebooks as a site.")
     parser.add_argument("output_dir", help="a profile's outputs, e.g. outputs/default")
+    parser.add_argument("--screenshots", metavar="FOLDER",
+                        help="also save pictures of two pages there (headless Chromium)")
     args = parser.parse_args(argv)
     try:
         out = build_book(args.output_dir)
@@ -188,6 +231,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     print(f"book written to {out}/index.html")
+    if args.screenshots:
+        for shot in screenshots(out, Path(args.screenshots)):
+            print(f"screenshot: {shot}")
     return 0
 
 

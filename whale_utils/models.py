@@ -231,9 +231,41 @@ def frozen_resnet_with_head(img_size: int, n_classes: int, backbone_weights: str
     return Transfer(weights, backbone, head, transfer_model(backbone, head, augmentation))
 
 
-def backbone_features(backbone: keras.Model, images, batch_size: int = 64):
-    """Pooled backbone features of uint8 images, float32 (N, 2048): computed once."""
-    return backbone.predict(images, batch_size=batch_size, verbose=0)
+def backbone_features(backbone: keras.Model, images, batch_size: int = 64,
+                      cache_dir: str | Path | None = "default"):
+    """Pooled backbone features of uint8 images, float32 (N, 2048): computed once.
+
+    Kept in the photo cache (``data.DEFAULT_CACHE``) under the hash of the images, the
+    backbone's weights and TensorFlow's thread count (which can change the last digits),
+    so that notebooks 04, 06 and 07 do not compute the same features again; ``None``
+    computes them afresh.
+    """
+    import hashlib
+
+    import numpy as np
+
+    from whale_utils import data, record
+
+    if cache_dir is None:
+        return backbone.predict(images, batch_size=batch_size, verbose=0)
+    key = hashlib.sha1(np.ascontiguousarray(images).tobytes())
+    for weights in backbone.weights:
+        key.update(np.ascontiguousarray(weights.numpy()).tobytes())
+    key.update(f"{keras.__version__}:{record.tensorflow_threads()}".encode())
+    folder = Path(data.DEFAULT_CACHE if cache_dir == "default" else cache_dir)
+    cache = folder / f"features-{len(images)}-{key.hexdigest()[:16]}.npy"
+    if cache.is_file():
+        try:
+            return np.load(cache)
+        except (OSError, ValueError):
+            cache.unlink(missing_ok=True)          # damaged: computed again below
+    features = backbone.predict(images, batch_size=batch_size, verbose=0)
+    folder.mkdir(parents=True, exist_ok=True)
+    partial = cache.with_suffix(f".{os.getpid()}.partial")   # parallel notebooks: no torn file
+    with partial.open("wb") as file:
+        np.save(file, features)
+    os.replace(partial, cache)
+    return features
 
 
 def count_params(model: keras.Model) -> dict[str, int]:
