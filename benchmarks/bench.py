@@ -320,8 +320,8 @@ def measure(args) -> int:
 
     print("3. transfer model, one epoch (frozen ResNet50V2, random weights)")
     backbone = models.resnet_backbone(size, "none")
-    feature_seconds, features = clock(models.backbone_features, backbone, images,
-                                      cache_dir=None)
+    feature_seconds, features = clock(lambda: models.backbone_features(backbone, images,
+                                                                       cache_dir=None))
     head = training.compile_model(models.transfer_head(n_classes))
     head_step = fit_seconds_per_step(head, features, steps, y=labels, batch_size=batch)
     full = training.compile_model(models.transfer_model(backbone, models.transfer_head(n_classes)))
