@@ -13,7 +13,7 @@
 #     name: python3
 #   whale:
 #     builds_on: 02_dropout
-#     changes: + rotation, zoom, shifts as Keras layers in `tf.data`
+#     changes: + rotation, zoom, shifts as a Keras layer in the model
 #     model: CNN + dropout + data generation
 # ---
 
@@ -27,8 +27,8 @@
 # rotated by up to 10°, zoomed by up to 10 %, shifted by up to 10 % in each direction.
 # The student used `ImageDataGenerator.flow_from_dataframe`, which reads and
 # transforms every JPEG in Python on every epoch: about 20 minutes for 10 epochs.
-# Here the same transformations are Keras preprocessing layers inside a `tf.data`
-# pipeline, applied to images decoded once.
+# Here the same transformations are one Keras layer, the model's first, applied to
+# images decoded once, inside the training step.
 
 # %% tags=["parameters"]
 DATA_DIR = "../data/synthetic/default"
@@ -45,7 +45,7 @@ VERBOSE = 2
 # %% [markdown]
 # ## Setup
 #
-# As in notebook 01; `augment`, the module of the data pipeline, joins the imports.
+# As in notebook 01; `augment`, the module of the augmentation layer, joins the imports.
 
 # %% active="ipynb"
 # # Colab: install the series' package (nothing happens where it is installed)

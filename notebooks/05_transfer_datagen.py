@@ -44,7 +44,7 @@ BACKBONE_WEIGHTS = "auto"
 # %% [markdown]
 # ## Setup
 #
-# As in notebook 01, with `augment` for notebook 03's pipeline.
+# As in notebook 01, with `augment` for notebook 03's augmentation layer.
 
 # %% active="ipynb"
 # # Colab: install the series' package (nothing happens where it is installed)

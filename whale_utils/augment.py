@@ -1,4 +1,4 @@
-"""The student's data generation as a Keras layer in the tf.data pipeline.
+"""The student's data generation as a Keras layer: the model's first layer (03, 05).
 
 ImageDataGenerator(rotation_range=10, zoom_range=0.1, width_shift_range=0.1,
 height_shift_range=0.1) draws, per image, a rotation, a zoom in x and in y and a shift,
@@ -103,7 +103,9 @@ def student_augmentation(seed: int = 0) -> StudentAugmentation:
 
 def augmented_dataset(images: np.ndarray, labels: np.ndarray, batch_size: int,
                       seed: int = 0) -> tf.data.Dataset:
-    """Shuffled batches of augmented uint8 images, augmented afresh every epoch."""
+    """Shuffled batches of augmented uint8 images, augmented afresh every epoch, in a
+    ``tf.data`` pipeline (the benchmark's input throughput; the notebooks put the layer
+    in the model instead, on the training step's own threads)."""
     augmentation = student_augmentation(seed)
 
     def augment(x, y):
