@@ -21,6 +21,7 @@ def grid_search(features, labels, optimizers=("adam", "sgd", "adamax", "nadam"),
     scheduler = scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS")
     import warnings
 
+    from sklearn.base import clone
     from sklearn.model_selection import GridSearchCV, StratifiedKFold
 
     from whale_utils.compat import KerasClassifier
@@ -30,14 +31,20 @@ def grid_search(features, labels, optimizers=("adam", "sgd", "adamax", "nadam"),
                                 epochs=epochs, batch_size=batch_size, verbose=0,
                                 random_state=seed)
     folds = StratifiedKFold(n_splits=cv, shuffle=True, random_state=seed)
+    # On a cluster the best optimizer is refit here, after the Dask client has closed:
+    # its threads draw from Python's global random generator, which Keras uses too.
     search = GridSearchCV(estimator, {"optimizer": list(optimizers)}, cv=folds,
-                          scoring="accuracy", return_train_score=True, refit=True,
-                          n_jobs=-1 if scheduler else None)
-    with warnings.catch_warnings(), on_cluster(scheduler):
+                          scoring="accuracy", return_train_score=True,
+                          refit=not scheduler, n_jobs=-1 if scheduler else None)
+    with warnings.catch_warnings():
         # Many whales have a single photo: stratification warns that it cannot split them.
         warnings.filterwarnings("ignore", message="The least populated class")
         start = time.perf_counter()
-        search.fit(features, labels)
+        with on_cluster(scheduler):
+            search.fit(features, labels)
+        if scheduler:
+            search.best_estimator_ = clone(estimator).set_params(**search.best_params_)
+            search.best_estimator_.fit(features, labels)
     search.seconds = time.perf_counter() - start
     return search
 
