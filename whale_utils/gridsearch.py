@@ -63,9 +63,10 @@ def on_cluster(scheduler: str | None):
         yield
         return
     import joblib
-    from dask.distributed import Client
 
-    with Client(scheduler, timeout="20s"), joblib.parallel_backend("dask"):
+    from whale_utils.cluster import connect
+
+    with connect(scheduler), joblib.parallel_backend("dask"):
         yield
 
 
