@@ -40,12 +40,14 @@ SPLIT = "last-rows"
 SEED = 0
 OUTPUT_DIR = "../outputs/default"
 VERBOSE = 2
+DROPOUT = 0.3
 
 # %% [markdown]
 # ## Setup
 #
 # Exactly as in notebook 01, which explains each step: one call prepares the data,
-# checks the parameters and seeds every generator.
+# checks the parameters and seeds every generator. This notebook's own parameter is its
+# lesson's knob: `DROPOUT`, the student's rate of 0.3.
 
 # %% active="ipynb"
 # # Colab: install the series' package (nothing happens where it is installed)
@@ -74,7 +76,7 @@ whales = run.load_dataset()
 
 # %% tags=["nbval-check-output"]
 model = training.compile_model(
-    models.baseline_cnn(IMG_SIZE, whales.n_classes, dense_dropout=0.3, seed=SEED))
+    models.baseline_cnn(IMG_SIZE, whales.n_classes, dense_dropout=DROPOUT, seed=SEED))
 models.print_summary(model)
 
 # %% [markdown]

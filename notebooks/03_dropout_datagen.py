@@ -41,11 +41,17 @@ SPLIT = "last-rows"
 SEED = 0
 OUTPUT_DIR = "../outputs/default"
 VERBOSE = 2
+DROPOUT = 0.3
+ROTATION = 10
+ZOOM = 0.1
+SHIFT = 0.1
 
 # %% [markdown]
 # ## Setup
 #
 # As in notebook 01; `augment`, the module of the augmentation layer, joins the imports.
+# The notebook's own parameters are the student's: `DROPOUT` as in 02, and the
+# augmentation's ranges `ROTATION` (degrees), `ZOOM` and `SHIFT` (fractions).
 
 # %% active="ipynb"
 # # Colab: install the series' package (nothing happens where it is installed)
@@ -77,7 +83,7 @@ whales = run.load_dataset()
 # copies of one training photo:
 
 # %%
-augmentation = augment.student_augmentation(seed=SEED)
+augmentation = augment.student_augmentation(rotation=ROTATION, zoom=ZOOM, shift=SHIFT, seed=SEED)
 plots.show_augmented(whales.x_train[0], augmentation);
 
 # %% [markdown]
@@ -87,7 +93,7 @@ plots.show_augmented(whales.x_train[0], augmentation);
 
 # %% tags=["nbval-check-output"]
 model = training.compile_model(models.baseline_cnn(
-    IMG_SIZE, whales.n_classes, dense_dropout=0.3, seed=SEED, augmentation=augmentation))
+    IMG_SIZE, whales.n_classes, dense_dropout=DROPOUT, seed=SEED, augmentation=augmentation))
 models.print_summary(model)
 
 # %% [markdown]

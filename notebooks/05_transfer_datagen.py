@@ -40,11 +40,15 @@ SEED = 0
 OUTPUT_DIR = "../outputs/default"
 VERBOSE = 2
 BACKBONE_WEIGHTS = "auto"
+ROTATION = 10
+ZOOM = 0.1
+SHIFT = 0.1
 
 # %% [markdown]
 # ## Setup
 #
-# As in notebook 01, with `augment` for notebook 03's augmentation layer.
+# As in notebook 01, with `augment` for notebook 03's augmentation layer and its ranges
+# (`ROTATION`, `ZOOM`, `SHIFT`, the student's).
 
 # %% active="ipynb"
 # # Colab: install the series' package (nothing happens where it is installed)
@@ -65,7 +69,6 @@ run = session.start(globals())
 
 # %% tags=["nbval-check-output"]
 whales = run.load_dataset()
-augmentation = augment.student_augmentation(seed=SEED)
 
 # %% [markdown]
 # ## Model
@@ -76,7 +79,8 @@ augmentation = augment.student_augmentation(seed=SEED)
 # %% tags=["nbval-check-output"]
 weights, backbone, head, model = models.frozen_resnet_with_head(
     IMG_SIZE, whales.n_classes, backbone_weights=BACKBONE_WEIGHTS, seed=SEED,
-    augmentation=augmentation)
+    augmentation=augment.student_augmentation(rotation=ROTATION, zoom=ZOOM, shift=SHIFT,
+                                              seed=SEED))
 print(weights.note)
 
 # %% [markdown]

@@ -39,11 +39,15 @@ SEED = 0
 OUTPUT_DIR = "../outputs/default"
 VERBOSE = 2
 BACKBONE_WEIGHTS = "auto"
+MONITOR = "val_loss"
+MIN_DELTA = 0.5
+PATIENCE = 1
 
 # %% [markdown]
 # ## Setup
 #
-# As in notebook 01; the early-stopping callback comes from `training`.
+# As in notebook 01; the early-stopping callback comes from `training`, and its settings
+# are this notebook's own parameters (`MONITOR`, `MIN_DELTA`, `PATIENCE`), the student's.
 
 # %% active="ipynb"
 # # Colab: install the series' package (nothing happens where it is installed)
@@ -70,7 +74,8 @@ whales = run.load_dataset()
 # The callback as `whale_utils` builds it, with the student's numbers:
 
 # %%
-stop_early = training.early_stopping()
+stop_early = training.early_stopping(monitor=MONITOR, min_delta=MIN_DELTA,
+                                     patience=PATIENCE)
 plots.show_code(training.early_stopping)
 
 # %% [markdown]

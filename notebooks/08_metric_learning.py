@@ -47,11 +47,16 @@ SEED = 0
 OUTPUT_DIR = "../outputs/default"
 VERBOSE = 2
 BACKBONE_WEIGHTS = "auto"
+MARGIN = 0.6
+NEW_WHALE_THRESHOLD = None
 
 # %% [markdown]
 # ## Setup
 #
-# As in notebook 01; the embedding, its loss and the retrieval live in `embedding`.
+# As in notebook 01; the embedding, its loss and the retrieval live in `embedding`. Two
+# parameters are this notebook's own: ArcFace's `MARGIN` (radians), and
+# `NEW_WHALE_THRESHOLD`, left at `None` to be chosen on held-out training rows (a number
+# fixes it, to see what a wrong one costs).
 
 # %% active="ipynb"
 # # Colab: install the series' package (nothing happens where it is installed)
@@ -121,8 +126,8 @@ models.print_summary(net)
 
 # %%
 history = embedding.fit_arcface(net, train_inputs[learn], whales.y_train[learn],
-                                epochs=EPOCHS, batch_size=BATCH_SIZE, seed=SEED,
-                                verbose=VERBOSE)
+                                epochs=EPOCHS, batch_size=BATCH_SIZE, margin=MARGIN,
+                                seed=SEED, verbose=VERBOSE)
 
 # %% [markdown]
 # ## Retrieve
@@ -140,7 +145,7 @@ curve = embedding.threshold_curve(
     train_embeddings[tuning_rows], whales.y_train[tuning_rows],
     train_embeddings[learn], whales.y_train[learn],
     new_whale=whales.new_whale_label, n_classes=whales.n_classes)
-threshold = embedding.choose_threshold(curve)
+threshold = embedding.choose_threshold(curve, fixed=NEW_WHALE_THRESHOLD)
 print(f"new_whale threshold: {threshold:.2f} (MAP@5 {curve[threshold]:.3f} on the held-out "
       "training rows)")
 plots.plot_threshold_curve(curve, threshold);

@@ -175,6 +175,10 @@ def good(photos, tmp_path) -> dict:
 
 def test_good_parameters_pass_and_are_returned(good):
     assert params.check({**good, "other": 1}) == good
+    own = {"DROPOUT": 0.3, "ROTATION": 10, "ZOOM": 0.1, "SHIFT": 0.1, "MIN_DELTA": 0.5,
+           "PATIENCE": 1, "CV_FOLDS": 2, "MARGIN": 0.6, "MONITOR": "val_loss",
+           "OPTIMIZERS": ["adam", "sgd"], "NEW_WHALE_THRESHOLD": None}
+    assert params.check({**good, **own}) == {**good, **own}
 
 
 @pytest.mark.parametrize("name, value, message", [
@@ -191,6 +195,18 @@ def test_good_parameters_pass_and_are_returned(good):
     ("SEED", -1, "SEED=-1: must be between 0 and"),
     ("VERBOSE", 3, "VERBOSE=3: must be one of 0, 1, 2"),
     ("BACKBONE_WEIGHTS", None, "BACKBONE_WEIGHTS=None: must be a non-empty string"),
+    ("DROPOUT", 1, "DROPOUT=1: must be from 0 up to (not including) 1 (the dense layer's dropout"),
+    ("ROTATION", "10", "ROTATION='10': must be a number (degrees, e.g. 10)"),
+    ("ZOOM", -0.1, "ZOOM=-0.1: must be from 0 up to"),
+    ("SHIFT", 2, "SHIFT=2: must be from 0 up to (not including) 1"),
+    ("MIN_DELTA", -1, "MIN_DELTA=-1: must be at least 0"),
+    ("PATIENCE", 1.5, "PATIENCE=1.5: must be a whole number"),
+    ("CV_FOLDS", 1, "CV_FOLDS=1: must be at least 2"),
+    ("MARGIN", 3.14, "MARGIN=3.14: must be from 0 up to (not including) 1.5 (radians"),
+    ("MONITOR", "val_acc", "MONITOR='val_acc': must be one of 'val_loss', 'val_accuracy'"),
+    ("OPTIMIZERS", "adam", "OPTIMIZERS='adam': must be a non-empty list of Keras optimizer names"),
+    ("OPTIMIZERS", ["adam", "adamm"], "Keras has no optimizer 'adamm'"),
+    ("NEW_WHALE_THRESHOLD", 2, "NEW_WHALE_THRESHOLD=2: must be from 0 up to"),
 ])
 def test_each_bad_parameter_is_named(good, name, value, message):
     with pytest.raises(params.ParameterError) as err:

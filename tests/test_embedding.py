@@ -69,6 +69,9 @@ def test_the_threshold_is_tuned_on_held_out_training_rows():
     assert curve[chosen] == max(curve.values()) and 0.3 < chosen < 0.99
     # too strict a threshold sends the known copies to rank 2, too loose keeps strangers
     assert curve[chosen] > curve[0.0] and curve[chosen] > curve[1.0]
+    # a fixed threshold (notebook 08's NEW_WHALE_THRESHOLD) wins, on the curve's grid
+    assert embedding.choose_threshold(curve, fixed=0.0) == 0.0
+    assert embedding.choose_threshold(curve, fixed=0.511) == 0.52
 
 
 def test_the_embedding_has_unit_length():

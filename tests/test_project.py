@@ -8,11 +8,10 @@ import nbformat
 import pytest
 import yaml
 
-from whale_utils import series
+from whale_utils import augment, embedding, params, series
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_NAMES = {"DATA_DIR", "N_ROWS", "IMG_SIZE", "EPOCHS", "BATCH_SIZE", "VALIDATION_SPLIT",
-                "SPLIT", "SEED", "OUTPUT_DIR", "VERBOSE", "BACKBONE_WEIGHTS"}
+SHARED_NAMES = set(params.SHARED)
 
 
 def code_cells(notebook):
@@ -46,17 +45,40 @@ def test_parameters_cell_holds_shared_literals(name):
     tagged = [c for c in notebook.cells if "parameters" in c.metadata.get("tags", [])]
     assert len(tagged) == 1
     names = set(re.findall(r"^([A-Z_]+) = ", tagged[0].source, re.M))
-    assert names <= SHARED_NAMES and {"DATA_DIR", "SEED", "OUTPUT_DIR"} <= names
+    assert names <= set(params.CHECKS) and {"DATA_DIR", "SEED", "OUTPUT_DIR"} <= names
+    # the shared parameters first, then the notebook's own knobs (its lesson's)
+    order = re.findall(r"^([A-Z_]+) = ", tagged[0].source, re.M)
+    assert order == sorted(order, key=lambda n: n in params.OWN)
     for line in tagged[0].source.splitlines():
-        assert re.fullmatch(r'[A-Z_]+ = ("[^"]*"|-?[\d.]+|None|True|False)', line), line
+        literal = r'("[^"]*"|-?[\d.]+|None|True|False)'
+        assert re.fullmatch(rf'[A-Z_]+ = ({literal}|\[{literal}(, {literal})*\])', line), line
 
 
 @pytest.mark.parametrize("profile", series.profiles())
 def test_profiles_name_only_shared_parameters(profile):
-    params = yaml.safe_load((ROOT / "notebooks" / "params" / f"{profile}.yaml").read_text())
-    assert {k for k in params if k.isupper()} == SHARED_NAMES
-    for notebook, overrides in params.get("notebooks", {}).items():
-        assert notebook in series.NOTEBOOKS and set(overrides) <= SHARED_NAMES
+    values = yaml.safe_load((ROOT / "notebooks" / "params" / f"{profile}.yaml").read_text())
+    assert {k for k in values if k.isupper()} == SHARED_NAMES
+    for notebook, overrides in values.get("notebooks", {}).items():
+        assert notebook in series.NOTEBOOKS and set(overrides) <= set(params.CHECKS)
+
+
+@pytest.mark.parametrize("name", series.NOTEBOOKS)
+def test_own_knobs_default_to_the_students_values(name):
+    """A notebook's own parameters start at what the student used, so that the series
+    retells the student's runs unless a reader turns a knob."""
+    notebook = jupytext.read(ROOT / "notebooks" / f"{name}.py")
+    cell = next(c for c in notebook.cells if "parameters" in c.metadata.get("tags", []))
+    values = {}
+    exec(cell.source, {}, values)
+    students = {"DROPOUT": 0.3, "MIN_DELTA": 0.5, "PATIENCE": 1, "CV_FOLDS": 2,
+                "ROTATION": augment.IMAGE_DATA_GENERATOR["rotation_range"],
+                "ZOOM": augment.IMAGE_DATA_GENERATOR["zoom_range"],
+                "SHIFT": augment.IMAGE_DATA_GENERATOR["width_shift_range"],
+                "MONITOR": "val_loss", "OPTIMIZERS": ["adam", "sgd", "adamax", "nadam"],
+                # 08's own method: the package's defaults
+                "MARGIN": embedding.MARGIN, "NEW_WHALE_THRESHOLD": None}
+    for knob in set(values) & set(params.OWN):
+        assert values[knob] == students[knob], knob
 
 
 def test_seed_profile_is_the_students_procedure():

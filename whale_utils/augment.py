@@ -93,12 +93,13 @@ def affine_resample(images, transforms):
     return tf.reshape(tf.cast(out, images.dtype), shape)
 
 
-def student_augmentation(seed: int = 0) -> StudentAugmentation:
-    """Rotation ±10°, zoom ±10 % (x and y), width and height shift ±10 %."""
-    settings = IMAGE_DATA_GENERATOR
-    return StudentAugmentation(settings["rotation_range"], settings["zoom_range"],
-                               settings["width_shift_range"], seed=seed,
-                               name="student_augmentation")
+def student_augmentation(rotation: float = IMAGE_DATA_GENERATOR["rotation_range"],
+                         zoom: float = IMAGE_DATA_GENERATOR["zoom_range"],
+                         shift: float = IMAGE_DATA_GENERATOR["width_shift_range"],
+                         seed: int = 0) -> StudentAugmentation:
+    """Rotation ±``rotation``°, zoom ±``zoom`` (x and y), width and height shift ±``shift``;
+    by default the student's: ±10°, ±10 %, ±10 %."""
+    return StudentAugmentation(rotation, zoom, shift, seed=seed, name="student_augmentation")
 
 
 def augmented_dataset(images: np.ndarray, labels: np.ndarray, batch_size: int,

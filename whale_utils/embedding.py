@@ -172,6 +172,9 @@ def threshold_curve(query, query_labels, gallery, gallery_labels, new_whale: int
             for t in thresholds}
 
 
-def choose_threshold(curve: dict[float, float]) -> float:
-    """The threshold of the curve's highest MAP@5 (the lowest, on a tie)."""
+def choose_threshold(curve: dict[float, float], fixed: float | None = None) -> float:
+    """The threshold of the curve's highest MAP@5 (the lowest, on a tie); or, given a
+    ``fixed`` one, the curve's threshold nearest to it."""
+    if fixed is not None:
+        return min(curve, key=lambda t: abs(t - fixed))
     return max(curve, key=lambda t: (curve[t], -t))

@@ -1,10 +1,12 @@
-"""The parameters every notebook shares, checked once, up front, in one place.
+"""The notebooks' parameters, checked once, up front, in one place.
 
     PARAMS = params.check(globals())
 
-in a notebook's setup checks each shared name its parameters cell defines (type,
-range, a writable ``OUTPUT_DIR``) before any data is loaded or any model is built, and
-returns them for the metrics record. A wrong value stops the run with a message that
+in a notebook's setup checks each name its parameters cell defines (type, range, a
+writable ``OUTPUT_DIR``) before any data is loaded or any model is built, and returns
+them for the metrics record. ``SHARED`` are every notebook's (a profile sets them);
+``OWN`` are the knobs of one notebook's lesson (02's dropout, 06's early stopping...),
+whose defaults are the student's. A wrong value stops the run with a message that
 names the parameter and says what to do.
 """
 
@@ -17,6 +19,7 @@ from pathlib import Path
 from whale_utils.data import RENAMED_SPLITS, SPLITS, split_name
 
 VERBOSITY = (0, 1, 2)
+MONITORED = ("val_loss", "val_accuracy", "loss", "accuracy")   # what a callback can watch
 MAX_IMG_SIZE = 1024      # the real photos are about 1050 px wide
 
 
@@ -49,6 +52,33 @@ def _text(name: str, value) -> str:
     return value
 
 
+def _number(name: str, value, low: float, high: float | None = None,
+            example: str = "") -> float:
+    """A number in [low, high) (or at least ``low``)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ParameterError(f"{name}={value!r}: must be a number{example}")
+    if value < low or (high is not None and value >= high):
+        bounds = f"from {low} up to (not including) {high}" if high is not None else f"at least {low}"
+        raise ParameterError(f"{name}={value}: must be {bounds}{example}")
+    return float(value)
+
+
+def _optimizers(value) -> list[str]:
+    """A non-empty list of Keras optimizer names ("adam", "sgd", ...)."""
+    if not isinstance(value, (list, tuple)) or not value or not all(isinstance(v, str) for v in value):
+        raise ParameterError(f"OPTIMIZERS={value!r}: must be a non-empty list of Keras optimizer "
+                             'names, e.g. ["adam", "sgd"]')
+    import keras
+
+    for name in value:
+        try:
+            keras.optimizers.get(name)
+        except ValueError:
+            raise ParameterError(f"OPTIMIZERS={value!r}: Keras has no optimizer {name!r}; use "
+                                 "names such as adam, sgd, adamax, nadam, rmsprop") from None
+    return list(value)
+
+
 def _validation_split(value) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ParameterError(f"VALIDATION_SPLIT={value!r}: must be a number between 0 and 1, "
@@ -72,7 +102,7 @@ def writable_folder(name: str, folder: str | Path) -> Path:
     return path
 
 
-CHECKS = {
+SHARED = {
     "DATA_DIR": _text,
     "N_ROWS": lambda name, v: _integer(name, v, 2, none_ok=True),
     "IMG_SIZE": lambda name, v: _integer(name, v, 32, MAX_IMG_SIZE),
@@ -86,9 +116,26 @@ CHECKS = {
     "BACKBONE_WEIGHTS": _text,
 }
 
+OWN = {
+    "DROPOUT": lambda name, v: _number(name, v, 0, 1, " (the dense layer's dropout rate, e.g. 0.3)"),
+    "ROTATION": lambda name, v: _number(name, v, 0, 180, " (degrees, e.g. 10)"),
+    "ZOOM": lambda name, v: _number(name, v, 0, 1, " (a fraction, e.g. 0.1)"),
+    "SHIFT": lambda name, v: _number(name, v, 0, 1, " (a fraction of the side, e.g. 0.1)"),
+    "MIN_DELTA": lambda name, v: _number(name, v, 0, example=" (a change of val_loss, e.g. 0.5)"),
+    "MONITOR": lambda name, v: _choice(name, v, MONITORED),
+    "PATIENCE": lambda name, v: _integer(name, v, 0),
+    "OPTIMIZERS": lambda name, v: _optimizers(v),
+    "CV_FOLDS": lambda name, v: _integer(name, v, 2),
+    "MARGIN": lambda name, v: _number(name, v, 0, 1.5, " (radians, e.g. 0.6)"),
+    "NEW_WHALE_THRESHOLD": lambda name, v: None if v is None else _number(
+        name, v, 0, 1.0001, " from 0 to 1, or None (chosen on held-out training rows)"),
+}
+
+CHECKS = {**SHARED, **OWN}
+
 
 def check(namespace: dict) -> dict:
-    """The shared parameters found in ``namespace`` (a notebook's ``globals()``), each
+    """The parameters found in ``namespace`` (a notebook's ``globals()``), each
     checked; ``OUTPUT_DIR`` is created and test-written. Raises ``ParameterError``."""
     found = {name: namespace[name] for name in CHECKS if name in namespace}
     checked = {name: CHECKS[name](name, value) for name, value in found.items()}

@@ -34,9 +34,12 @@ def reduce_lr(monitor: str = "loss") -> keras.callbacks.Callback:
                                              min_lr=1e-5, verbose=0)
 
 
-def early_stopping() -> keras.callbacks.Callback:
-    """EarlyStopping(monitor="val_loss", min_delta=0.5, patience=1), the student's."""
-    return keras.callbacks.EarlyStopping(monitor="val_loss", min_delta=0.5, patience=1)
+def early_stopping(monitor: str = "val_loss", min_delta: float = 0.5,
+                   patience: int = 1) -> keras.callbacks.Callback:
+    """Stop when ``monitor`` has not improved by ``min_delta`` for ``patience`` epochs; by
+    default the student's: EarlyStopping(monitor="val_loss", min_delta=0.5, patience=1)."""
+    return keras.callbacks.EarlyStopping(monitor=monitor, min_delta=min_delta,
+                                         patience=patience)
 
 
 class FeatureValidation(keras.callbacks.Callback):
