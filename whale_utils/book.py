@@ -13,7 +13,6 @@ fetch nothing from outside the site.
 
 from __future__ import annotations
 
-import argparse
 import re
 import shutil
 import subprocess
@@ -219,9 +218,7 @@ def screenshots(site: Path, folder: Path, width: int = 1280, height: int = 1000)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m whale_utils.book",
-                                     description="Render a profile's notebooks as a site.")
-    parser.add_argument("output_dir", help="a profile's outputs, e.g. outputs/default")
+    parser = report.profile_parser("book", "Render a profile's notebooks as a site.")
     parser.add_argument("--screenshots", metavar="FOLDER",
                         help="also save pictures of two pages there (headless Chromium)")
     args = parser.parse_args(argv)

@@ -280,12 +280,18 @@ def build_report(output_dir: str | Path) -> Path:
     return folder
 
 
-def main(argv: list[str] | None = None) -> int:
+def profile_parser(module: str, description: str):
+    """A command line whose argument is one profile's outputs folder."""
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m whale_utils.report",
-                                     description="Results table and chart of one profile.")
+    parser = argparse.ArgumentParser(prog=f"python -m whale_utils.{module}",
+                                     description=description)
     parser.add_argument("output_dir", help="a profile's outputs, e.g. outputs/default")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = profile_parser("report", "Results table and chart of one profile.")
     parser.add_argument("--readme", metavar="README.md",
                         help="also replace this file's generated results block")
     args = parser.parse_args(argv)
