@@ -34,8 +34,8 @@ def test_two_notebooks_on_the_cluster_give_the_local_metrics(tmp_path, monkeypat
         monkeypatch.setattr(series, "load_profile",
                             lambda name: {**smoke, "OUTPUT_DIR": relative})
 
-    into("local")
-    series.run("smoke", ["01", "06"], jobs=2)
+    into("local")   # with the share of the cluster's host: its cores over its 2 worker threads
+    series.run("smoke", ["01", "06"], jobs=2, share_cores=True)
     into("cluster")
     series.run("smoke", ["01", "06"], jobs=2, scheduler=local_cluster.scheduler_address)
 
@@ -87,6 +87,14 @@ def test_grid_search_on_dask_matches_the_sequential_one(local_cluster):
 def test_no_scheduler_answering_is_a_clear_error():
     with pytest.raises(SystemExit, match="SCHEDULER=tcp://127.0.0.1:1: no Dask scheduler"):
         cluster.connect("tcp://127.0.0.1:1")
+
+
+def test_cores_are_shared_only_where_each_kernel_keeps_two_threads_or_kernels_outnumber_cores():
+    assert not series.shares_cores(1, cores=8)          # one kernel: all of them
+    assert not series.shares_cores(2, cores=2)          # one thread each would idle a core
+    assert not series.shares_cores(2, cores=3)
+    assert series.shares_cores(2, cores=4) and series.shares_cores(4, cores=8)
+    assert series.shares_cores(3, cores=2)              # more kernels than cores
 
 
 def test_kernel_threads_share_the_cores_among_the_jobs():

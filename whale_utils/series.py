@@ -108,6 +108,16 @@ def kernel_threads(jobs: int, cores: int | None = None) -> dict[str, str]:
             "OMP_NUM_THREADS": share}
 
 
+def shares_cores(jobs: int, cores: int | None = None) -> bool:
+    """Whether ``jobs`` parallel kernels get a share of the cores each by default: when
+    every share is two threads or more, or when kernels outnumber cores. Two kernels on
+    two cores keep all cores each: confined to one thread, a kernel cannot use the core
+    its neighbour leaves idle in its Python phases (start, plots, saving); measured
+    slower on 2 cores (README, Profiles)."""
+    cores = cores or os.cpu_count() or 1
+    return jobs > cores or (jobs > 1 and cores // jobs >= 2)
+
+
 @contextlib.contextmanager
 def environment(values: dict[str, str], override: bool = False):
     """``os.environ`` with ``values`` set, restored afterwards (kernels inherit it); a
@@ -177,12 +187,12 @@ def execute(notebook: str, params: dict, output: Path, bar: int = 0) -> None:
 
 def run(name: str, notebooks: list[str] | None = None, jobs: int = 1,
         split: str | None = None, scheduler: str | None = None,
-        share_cores: bool = True) -> Path:
+        share_cores: bool | None = None) -> Path:
     """Execute the chosen notebooks of profile ``name`` into ``outputs/<name>/``.
 
-    ``jobs`` notebooks run at once, each in its own kernel whose TensorFlow gets
-    ``cores // jobs`` threads (``kernel_threads``; without ``share_cores``, every core, as
-    TensorFlow chooses). The thread count can change results in the last digits: the
+    ``jobs`` notebooks run at once, each in its own kernel. With ``share_cores`` (by
+    default where ``shares_cores`` says so) each kernel's TensorFlow gets ``cores // jobs``
+    threads (``kernel_threads``); otherwise every core, as TensorFlow chooses. The thread count can change results in the last digits: the
     metrics record it (``timing.threads``), and ``make run`` takes the same share as
     ``make run-all``. With a Dask
     ``scheduler`` address (or ``$DASK_SCHEDULER_ADDRESS``) each notebook is a task on
@@ -225,6 +235,8 @@ def run(name: str, notebooks: list[str] | None = None, jobs: int = 1,
         results = cluster.run_notebooks(address, [(nb, parameters(profile, nb)) for nb in order],
                                         out_dir)
     else:
+        if share_cores is None:
+            share_cores = shares_cores(jobs)
         threads = kernel_threads(jobs) if share_cores else {}
         with contextlib.chdir(NOTEBOOK_DIR), environment(threads), \
                 ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
@@ -334,8 +346,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", default="default", help=f"one of {profiles()}")
     parser.add_argument("--nb", nargs="*", help="notebook numbers, e.g. 03 (default: all)")
     parser.add_argument("--jobs", type=int, default=1, help="notebooks run at once")
-    parser.add_argument("--all-cores", action="store_true",
-                        help="let every kernel's TensorFlow use all cores (no share)")
+    cores = parser.add_mutually_exclusive_group()
+    cores.add_argument("--all-cores", action="store_const", const=False, dest="share_cores",
+                       help="let every kernel's TensorFlow use all cores (no share)")
+    cores.add_argument("--share-cores", action="store_const", const=True, dest="share_cores",
+                       help="give each of the JOBS kernels cores / JOBS threads (by default "
+                            "when that is 2 or more, or when JOBS exceeds the cores)")
     parser.add_argument("--scheduler", default=None,
                         help="a Dask scheduler (tcp://host:8786): run each notebook there")
     parser.add_argument("--stats", action="store_true",
@@ -347,7 +363,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "run":
         try:
             run(args.profile, args.nb, args.jobs, args.split, args.scheduler,
-                not args.all_cores)
+                args.share_cores)
         except KeyboardInterrupt:
             print("\ninterrupted: no further notebook was started; the sources, the data and "
                   "earlier outputs (moved to outputs/archive/) are intact; the executed copies "
