@@ -206,7 +206,8 @@ def test_good_parameters_pass_and_are_returned(good):
     ("MONITOR", "val_acc", "MONITOR='val_acc': must be one of 'val_loss', 'val_accuracy'"),
     ("OPTIMIZERS", "adam", "OPTIMIZERS='adam': must be a non-empty list of Keras optimizer names"),
     ("OPTIMIZERS", ["adam", "adamm"], "Keras has no optimizer 'adamm'"),
-    ("NEW_WHALE_THRESHOLD", 2, "NEW_WHALE_THRESHOLD=2: must be from 0 up to"),
+    ("NEW_WHALE_THRESHOLD", 2, "NEW_WHALE_THRESHOLD=2: must be from 0 to 1 (a cosine "
+                               "similarity), or None"),
 ])
 def test_each_bad_parameter_is_named(good, name, value, message):
     with pytest.raises(params.ParameterError) as err:

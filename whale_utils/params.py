@@ -52,13 +52,16 @@ def _text(name: str, value) -> str:
     return value
 
 
-def _number(name: str, value, low: float, high: float | None = None,
-            example: str = "") -> float:
-    """A number in [low, high) (or at least ``low``)."""
+def _number(name: str, value, low: float, high: float | None = None, example: str = "",
+            high_allowed: bool = False) -> float:
+    """A number from ``low`` up to ``high`` (excluded unless ``high_allowed``), or at
+    least ``low`` without a ``high``."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ParameterError(f"{name}={value!r}: must be a number{example}")
-    if value < low or (high is not None and value >= high):
-        bounds = f"from {low} up to (not including) {high}" if high is not None else f"at least {low}"
+    above = high is not None and (value > high if high_allowed else value >= high)
+    if value < low or above:
+        bounds = (f"at least {low}" if high is None else f"from {low} to {high}" if high_allowed
+                  else f"from {low} up to (not including) {high}")
         raise ParameterError(f"{name}={value}: must be {bounds}{example}")
     return float(value)
 
@@ -128,7 +131,8 @@ OWN = {
     "CV_FOLDS": lambda name, v: _integer(name, v, 2),
     "MARGIN": lambda name, v: _number(name, v, 0, 1.5, " (radians, e.g. 0.6)"),
     "NEW_WHALE_THRESHOLD": lambda name, v: None if v is None else _number(
-        name, v, 0, 1.0001, " from 0 to 1, or None (chosen on held-out training rows)"),
+        name, v, 0, 1, " (a cosine similarity), or None (chosen on held-out training rows)",
+        high_allowed=True),
 }
 
 CHECKS = {**SHARED, **OWN}

@@ -192,9 +192,10 @@ def run(name: str, notebooks: list[str] | None = None, jobs: int = 1,
 
     ``jobs`` notebooks run at once, each in its own kernel. With ``share_cores`` (by
     default where ``shares_cores`` says so) each kernel's TensorFlow gets ``cores // jobs``
-    threads (``kernel_threads``); otherwise every core, as TensorFlow chooses. The thread count can change results in the last digits: the
-    metrics record it (``timing.threads``), and ``make run`` takes the same share as
-    ``make run-all``. With a Dask
+    threads (``kernel_threads``); otherwise every core, as TensorFlow chooses. The
+    thread count can change results in the last digits: the metrics record it
+    (``timing.threads``), and ``make run`` takes the same threads as ``make run-all``.
+    With a Dask
     ``scheduler`` address (or ``$DASK_SCHEDULER_ADDRESS``) each notebook is a task on
     that cluster instead (``whale_utils.cluster``).
     ``split`` overrides the profile's SPLIT and writes to ``outputs/<name>-<split>/``.
