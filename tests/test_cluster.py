@@ -34,14 +34,22 @@ def test_two_notebooks_on_the_cluster_give_the_local_metrics(tmp_path, monkeypat
         monkeypatch.setattr(series, "load_profile",
                             lambda name: {**smoke, "OUTPUT_DIR": relative})
 
+    chosen = ["01", "06", "07"]   # 07: its grid search's folds go to the cluster's workers
     into("local")   # with the share of the cluster's host: its cores over its 2 worker threads
-    series.run("smoke", ["01", "06"], jobs=2, share_cores=True)
+    series.run("smoke", chosen, jobs=2, share_cores=True)
     into("cluster")
-    series.run("smoke", ["01", "06"], jobs=2, scheduler=local_cluster.scheduler_address)
+    series.run("smoke", chosen, jobs=2, scheduler=local_cluster.scheduler_address)
+    with distributed.Client(local_cluster.scheduler_address) as client:
+        prefixes = client.run_on_scheduler(lambda dask_scheduler: list(dask_scheduler.task_prefixes))
+    assert any("fit_and_score" in prefix for prefix in prefixes)   # 07's folds, on the workers
 
     local, remote = evaluations(tmp_path / "local"), evaluations(tmp_path / "cluster")
-    assert sorted(remote) == ["01_overfit_baseline", "06_transfer_early_stopping"]
+    assert sorted(remote) == ["01_overfit_baseline", "06_transfer_early_stopping",
+                              "07_grid_search"]
     assert remote == local
+    grid = [json.loads((tmp_path / side / "metrics" / "07_grid_search.json").read_text())
+            ["grid_search"] for side in ("local", "cluster")]
+    assert grid[0] == grid[1]
     for name in remote:
         assert (tmp_path / "cluster" / f"{name}.ipynb").is_file()
         timing = json.loads((tmp_path / "cluster" / "metrics" / f"{name}.json").read_text())
