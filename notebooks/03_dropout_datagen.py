@@ -34,7 +34,7 @@
 DATA_DIR = "../data/synthetic/default"
 N_ROWS = 3000
 IMG_SIZE = 48
-EPOCHS = 20
+EPOCHS = 15
 BATCH_SIZE = 32
 VALIDATION_SPLIT = 0.3
 SPLIT = "last-rows"

@@ -63,6 +63,19 @@ def test_profiles_name_only_shared_parameters(profile):
 
 
 @pytest.mark.parametrize("name", series.NOTEBOOKS)
+def test_parameters_cell_defaults_are_the_default_profile(name):
+    """Run from Jupyter, a notebook does what `make run-all` does with the default
+    profile (it writes into the same outputs/default)."""
+    notebook = jupytext.read(ROOT / "notebooks" / f"{name}.py")
+    cell = next(c for c in notebook.cells if "parameters" in c.metadata.get("tags", []))
+    values = {}
+    exec(cell.source, {}, values)
+    default = series.parameters(series.load_profile("default"), name)
+    assert {k: v for k, v in values.items() if k in params.SHARED} == \
+        {k: v for k, v in default.items() if k in values}
+
+
+@pytest.mark.parametrize("name", series.NOTEBOOKS)
 def test_own_knobs_default_to_the_students_values(name):
     """A notebook's own parameters start at what the student used, so that the series
     retells the student's runs unless a reader turns a knob."""
