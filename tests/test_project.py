@@ -39,17 +39,29 @@ def test_golden_notebook_runs_the_current_code(name):
         f"tests/golden/{name}.ipynb is stale: run `make golden`"
 
 
+def parameters_cells(name: str) -> list[str]:
+    """The sources of the cells tagged `parameters` in a notebook's .py."""
+    notebook = jupytext.read(ROOT / "notebooks" / f"{name}.py")
+    return [c.source for c in notebook.cells if "parameters" in c.metadata.get("tags", [])]
+
+
+def parameter_values(name: str) -> dict:
+    """The defaults a notebook's parameters cell sets."""
+    values = {}
+    exec(parameters_cells(name)[0], {}, values)
+    return values
+
+
 @pytest.mark.parametrize("name", series.NOTEBOOKS)
 def test_parameters_cell_holds_shared_literals(name):
-    notebook = jupytext.read(ROOT / "notebooks" / f"{name}.py")
-    tagged = [c for c in notebook.cells if "parameters" in c.metadata.get("tags", [])]
+    tagged = parameters_cells(name)
     assert len(tagged) == 1
-    names = set(re.findall(r"^([A-Z_]+) = ", tagged[0].source, re.M))
+    names = set(re.findall(r"^([A-Z_]+) = ", tagged[0], re.M))
     assert names <= set(params.CHECKS) and {"DATA_DIR", "SEED", "OUTPUT_DIR"} <= names
     # the shared parameters first, then the notebook's own knobs (its lesson's)
-    order = re.findall(r"^([A-Z_]+) = ", tagged[0].source, re.M)
+    order = re.findall(r"^([A-Z_]+) = ", tagged[0], re.M)
     assert order == sorted(order, key=lambda n: n in params.OWN)
-    for line in tagged[0].source.splitlines():
+    for line in tagged[0].splitlines():
         literal = r'("[^"]*"|-?[\d.]+|None|True|False)'
         assert re.fullmatch(rf'[A-Z_]+ = ({literal}|\[{literal}(, {literal})*\])', line), line
 
@@ -66,10 +78,7 @@ def test_profiles_name_only_shared_parameters(profile):
 def test_parameters_cell_defaults_are_the_default_profile(name):
     """Run from Jupyter, a notebook does what `make run-all` does with the default
     profile (it writes into the same outputs/default)."""
-    notebook = jupytext.read(ROOT / "notebooks" / f"{name}.py")
-    cell = next(c for c in notebook.cells if "parameters" in c.metadata.get("tags", []))
-    values = {}
-    exec(cell.source, {}, values)
+    values = parameter_values(name)
     default = series.parameters(series.load_profile("default"), name)
     assert {k: v for k, v in values.items() if k in params.SHARED} == \
         {k: v for k, v in default.items() if k in values}
@@ -79,10 +88,7 @@ def test_parameters_cell_defaults_are_the_default_profile(name):
 def test_own_knobs_default_to_the_students_values(name):
     """A notebook's own parameters start at what the student used, so that the series
     retells the student's runs unless a reader turns a knob."""
-    notebook = jupytext.read(ROOT / "notebooks" / f"{name}.py")
-    cell = next(c for c in notebook.cells if "parameters" in c.metadata.get("tags", []))
-    values = {}
-    exec(cell.source, {}, values)
+    values = parameter_values(name)
     students = {"DROPOUT": 0.3, "MIN_DELTA": 0.5, "PATIENCE": 1, "CV_FOLDS": 2,
                 "ROTATION": augment.IMAGE_DATA_GENERATOR["rotation_range"],
                 "ZOOM": augment.IMAGE_DATA_GENERATOR["zoom_range"],
