@@ -13,20 +13,23 @@
 #     name: python3
 #   whale:
 #     builds_on: 01_overfit_baseline
-#     changes: frozen ResNet50V2 + a dense head
-#     model: ResNet50V2 (frozen) + head
+#     changes: a frozen ImageNet backbone + a dense head
+#     model: ImageNet backbone (frozen) + head
 # ---
 
 # %% [markdown]
-# # 04 · Transfer learning with a frozen ResNet50V2
+# # 04 · Transfer learning with a frozen ImageNet backbone
 #
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/whale-notebooks/whale-notebooks/blob/main/notebooks/04_transfer_learning.ipynb)
 #
 # A thousand photos are far too few to learn what a fluke looks like from scratch.
 # Transfer learning borrows a network trained on ImageNet's 1.2 million photos,
 # freezes it, and trains only a small head on its features. The student chose
-# ResNet50V2. This notebook does the same, and fixes one quiet mistake on the way:
-# the input scaling the backbone expects.
+# ResNet50V2 (`BACKBONE = "resnet50v2"`; Keras downloads its weights). By default this
+# series uses EfficientNet-Lite0, a smaller ImageNet network whose weights ship in a pip
+# package, so that the lesson is real offline, in CI and in Colab alike. Either way it is
+# the same lesson, and it fixes one quiet mistake of the student's on the way: the input
+# scaling the backbone expects.
 
 # %% tags=["parameters"]
 DATA_DIR = "../data/synthetic/default"
@@ -39,12 +42,17 @@ SPLIT = "last-rows"
 SEED = 0
 OUTPUT_DIR = "../outputs/default"
 VERBOSE = 2
+BACKBONE = "efficientnet-lite0"
+BACKBONE_SIZE = 96
 BACKBONE_WEIGHTS = "auto"
 
 # %% [markdown]
 # ## Setup
 #
-# As in notebook 01. ResNet50V2's weights are chosen below, from `BACKBONE_WEIGHTS`.
+# As in notebook 01. `BACKBONE` names the ImageNet network, `BACKBONE_SIZE` the size
+# of the photos it sees (they are resized inside the model), `BACKBONE_WEIGHTS` its
+# weights (`"auto"`: ImageNet's when they can be had, random otherwise, and the run
+# says so); `backbones` builds it.
 
 # %% active="ipynb"
 # # Colab: install the series' package (nothing happens where it is installed)
@@ -53,15 +61,16 @@ BACKBONE_WEIGHTS = "auto"
 #     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "git+https://github.com/whale-notebooks/whale-notebooks"], check=True)  # noqa: E501
 
 # %%
-from whale_utils import metrics, models, plots, session, training
+from whale_utils import backbones, metrics, models, plots, session, training
 
 run = session.start(globals())
 
 # %% [markdown]
 # ## Data
 #
-# The rows and split of notebook 01. The photos reach the backbone at `IMG_SIZE`
-# pixels a side; ResNet50V2 was trained on ImageNet photos of 224.
+# The rows and split of notebook 01, at `IMG_SIZE` pixels a side. Both backbones were
+# trained on ImageNet photos of 224 and shrink a photo 32-fold on the way to their
+# features, so the model enlarges the photos to `BACKBONE_SIZE` before the backbone.
 
 # %% tags=["nbval-check-output"]
 whales = run.load_dataset()
@@ -69,55 +78,77 @@ whales = run.load_dataset()
 # %% [markdown]
 # ## Model
 #
-# ResNet50V2 without its classification top, average-pooled to 2048 features, frozen;
-# on top, the student's head: batch normalisation, a 256-unit dense layer, dropout,
-# batch normalisation, dropout and a softmax over every Id. The backbone gets its own
-# preprocessing as its first layer (pixels scaled to [-1, 1]).
+# The backbone without its classification top, average-pooled to one feature vector
+# per photo (1280 numbers for EfficientNet-Lite0, 2048 for ResNet50V2), frozen; on top,
+# the student's head: batch normalisation, a 256-unit dense layer, dropout, batch
+# normalisation, dropout and a softmax over every Id. The line below says which
+# backbone and weights this run has.
 
 # %% tags=["nbval-check-output"]
-weights, backbone, head, model = models.frozen_resnet_with_head(
-    IMG_SIZE, whales.n_classes, backbone_weights=BACKBONE_WEIGHTS, seed=SEED)
+weights, backbone, head, model = models.frozen_backbone_with_head(
+    IMG_SIZE, whales.n_classes, backbone=BACKBONE, backbone_weights=BACKBONE_WEIGHTS,
+    backbone_size=BACKBONE_SIZE, seed=SEED)
 print(weights.note)
 models.print_summary(model)
 
 # %% [markdown]
-# The backbone as `whale_utils` builds it: the `Rescaling` layer in front is
-# ResNet50V2's own preprocessing.
+# The backbone as `whale_utils` builds it: a `Resizing` layer to `BACKBONE_SIZE`, the
+# backbone's own preprocessing as a `Rescaling` layer, then the frozen network.
 
 # %%
-plots.show_code(models.resnet_backbone)
+plots.show_code(backbones.feature_extractor)
+
+# %% [markdown]
+# ### What ImageNet sees in a fluke
+#
+# With its classifier still on top, the backbone names one of ImageNet's 1000 classes
+# for any photo. For a few training photos, enlarged to 224 pixels (what the
+# classifier takes), its five likeliest classes: object classes such as whales or
+# sharks, never an individual. The head trained below throws this classifier away and
+# learns the Ids from the features under it.
+
+# %%
+if weights.imagenet:
+    photos = backbones.resize_photos(whales.images[:4])
+    classifier = backbones.imagenet_classifier(BACKBONE)
+    guesses = backbones.top_classes(classifier.predict(photos, verbose=0))
+    plots.plot_imagenet_guesses(photos, guesses, titles=whales.frame["Id"][:4])
+else:
+    print("random weights: this backbone has no ImageNet classes to show")
 
 # %% [markdown]
 # ### A pitfall: the backbone's input
 #
-# Each Keras application expects its own input scaling. The student fed ResNet50V2
-# with the generic `imagenet_utils.preprocess_input` (the "caffe" mode of ResNet50 v1:
-# BGR, mean subtracted) and then divided by 255. ResNet50V2 was trained on pixels
-# scaled to [-1, 1] (`keras.applications.resnet_v2.preprocess_input`). Compare what
-# reaches the first convolution:
+# Each ImageNet network expects the input scaling it was trained with. The student fed
+# ResNet50V2 with the generic `imagenet_utils.preprocess_input` (the "caffe" mode of
+# ResNet50 v1: BGR, mean subtracted) and then divided by 255. ResNet50V2 was trained on
+# pixels scaled to [-1, 1] (`keras.applications.resnet_v2.preprocess_input`),
+# EfficientNet-Lite0 on (x - 127) / 128. Compare what reaches the first convolution:
 
 # %%
 sample = whales.images[:64]
-for name, x in [("student: caffe preprocess_input / 255", models.student_preprocessing(sample)),
-                ("ResNet50V2 expects: resnet_v2.preprocess_input", models.resnet_v2_preprocessing(sample))]:
-    print(f"{name:48} range [{x.min():+.2f}, {x.max():+.2f}], spread {x.std():.2f}")
+for name, x in [("student: caffe preprocess_input / 255", backbones.student_preprocessing(sample)),
+                ("ResNet50V2 expects", backbones.expected_preprocessing("resnet50v2", sample)),
+                ("EfficientNet-Lite0 expects", backbones.expected_preprocessing("efficientnet-lite0", sample))]:
+    print(f"{name:40} range [{x.min():+.2f}, {x.max():+.2f}], spread {x.std():.2f}")
 
 # %% [markdown]
-# The student's inputs span about half of the range the weights were trained
-# for, centred elsewhere and in the wrong colour order: the ImageNet features are
-# then weaker than they should be. Here the model carries the right preprocessing
+# The student's inputs span a small part of the range the weights were trained for,
+# centred elsewhere and in the wrong colour order: the ImageNet features are then
+# weaker than they should be. Here the model carries its backbone's own preprocessing
 # as its first layer, so nobody can forget it.
 
 # %% [markdown]
 # ## Features, once
 #
 # The backbone is frozen and the training photos are not augmented, so its output for
-# a photo never changes. The student still pushed every photo through all 50 layers at
-# every epoch. Here the pooled features are computed once and the head trains on
-# them: the same model (a test checks it), many times faster.
+# a photo never changes. The student still pushed every photo through the whole
+# backbone at every epoch. Here the pooled features are computed once and the head
+# trains on them: the same model (a test checks it), and only the small head runs in
+# each epoch.
 
 # %%
-features = models.backbone_features(backbone, whales.images)
+features = backbones.backbone_features(backbone, whales.images)
 train_features, val_features = whales.train_val(features)
 print(f"features: {features.shape}, {features.dtype}")
 
@@ -154,9 +185,12 @@ run.record(result, history, whales=whales, model=model, backbone_weights=weights
 #   flukes: the head can only combine what the backbone sees. The winners of the
 #   competition trained for identities instead (metric learning, crops around the
 #   fluke, 320-512 px inputs).
-# - With random backbone weights (`none`, or `none-offline` when `"auto"` found no
-#   weights), this notebook shows the pipeline, not transfer learning; the block
-#   above and the report say which weights this run had.
-# - Computing frozen features once turns each epoch into a fraction of a second.
+# - Each backbone expects its own input scaling; a model that carries it as its first
+#   layer cannot be fed the wrong one.
+# - With random backbone weights (`none`, or `none-offline` when ResNet50V2's weights
+#   could not be had), this notebook shows the pipeline, not transfer learning; the
+#   block above and the report say which backbone and weights this run had.
+# - With frozen features computed once, an epoch trains only the head: the training
+#   time is in the report.
 #
 # Next: data generation for the transfer model (05).

@@ -14,7 +14,7 @@
 #   whale:
 #     builds_on: 04_transfer_learning
 #     changes: 04 + the augmentation of 03
-#     model: ResNet50V2 + data generation
+#     model: ImageNet backbone + data generation
 # ---
 
 # %% [markdown]
@@ -24,9 +24,10 @@
 #
 # Notebook 04 with the augmentation of notebook 03. Augmented photos change at every
 # epoch, so their backbone features cannot be computed once: here every epoch runs
-# the frozen ResNet50V2 forward on every training photo. That is why the student's
-# version of this notebook took 20-25 minutes for 10 epochs. The validation photos
-# are not augmented, so their features are computed once, as in notebook 04.
+# the frozen backbone forward on every training photo. That is why the student's
+# version of this notebook (ResNet50V2) took 20-25 minutes for 10 epochs. The
+# validation photos are not augmented, so their features are computed once, as in
+# notebook 04.
 
 # %% tags=["parameters"]
 DATA_DIR = "../data/synthetic/default"
@@ -39,6 +40,8 @@ SPLIT = "last-rows"
 SEED = 0
 OUTPUT_DIR = "../outputs/default"
 VERBOSE = 2
+BACKBONE = "efficientnet-lite0"
+BACKBONE_SIZE = 96
 BACKBONE_WEIGHTS = "auto"
 ROTATION = 10
 ZOOM = 0.1
@@ -57,7 +60,7 @@ SHIFT = 0.1
 #     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "git+https://github.com/whale-notebooks/whale-notebooks"], check=True)  # noqa: E501
 
 # %%
-from whale_utils import augment, metrics, models, session, training
+from whale_utils import augment, backbones, metrics, models, session, training
 
 run = session.start(globals())
 
@@ -77,8 +80,9 @@ whales = run.load_dataset()
 # how it trains: end to end on augmented photos, the backbone still frozen.
 
 # %% tags=["nbval-check-output"]
-weights, backbone, head, model = models.frozen_resnet_with_head(
-    IMG_SIZE, whales.n_classes, backbone_weights=BACKBONE_WEIGHTS, seed=SEED,
+weights, backbone, head, model = models.frozen_backbone_with_head(
+    IMG_SIZE, whales.n_classes, backbone=BACKBONE, backbone_weights=BACKBONE_WEIGHTS,
+    backbone_size=BACKBONE_SIZE, seed=SEED,
     augmentation=augment.student_augmentation(rotation=ROTATION, zoom=ZOOM, shift=SHIFT,
                                               seed=SEED))
 print(weights.note)
@@ -93,7 +97,7 @@ print(weights.note)
 # metrics (a test checks it) for the `ReduceLROnPlateau` that watches them.
 
 # %%
-val_features = models.backbone_features(backbone, whales.x_val)
+val_features = backbones.backbone_features(backbone, whales.x_val)
 training.compile_model(model)
 validation = training.FeatureValidation(head, val_features, whales.y_val)
 history = training.fit(model, train=(whales.x_train, whales.y_train), validation=None,

@@ -14,7 +14,7 @@
 #   whale:
 #     builds_on: 04_transfer_learning
 #     changes: 04 + `EarlyStopping(min_delta=0.5)`
-#     model: ResNet50V2 + early stopping
+#     model: ImageNet backbone + early stopping
 # ---
 
 # %% [markdown]
@@ -38,6 +38,8 @@ SPLIT = "last-rows"
 SEED = 0
 OUTPUT_DIR = "../outputs/default"
 VERBOSE = 2
+BACKBONE = "efficientnet-lite0"
+BACKBONE_SIZE = 96
 BACKBONE_WEIGHTS = "auto"
 MONITOR = "val_loss"
 MIN_DELTA = 0.5
@@ -56,7 +58,7 @@ PATIENCE = 1
 #     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "git+https://github.com/whale-notebooks/whale-notebooks"], check=True)  # noqa: E501
 
 # %%
-from whale_utils import metrics, models, plots, session, training
+from whale_utils import backbones, metrics, models, plots, session, training
 
 run = session.start(globals())
 
@@ -84,8 +86,9 @@ plots.show_code(training.early_stopping)
 # Notebook 04's model, described and summarised there.
 
 # %% tags=["nbval-check-output"]
-weights, backbone, head, model = models.frozen_resnet_with_head(
-    IMG_SIZE, whales.n_classes, backbone_weights=BACKBONE_WEIGHTS, seed=SEED)
+weights, backbone, head, model = models.frozen_backbone_with_head(
+    IMG_SIZE, whales.n_classes, backbone=BACKBONE, backbone_weights=BACKBONE_WEIGHTS,
+    backbone_size=BACKBONE_SIZE, seed=SEED)
 print(weights.note)
 
 # %% [markdown]
@@ -95,7 +98,7 @@ print(weights.note)
 # computed once and the head trains on them.
 
 # %%
-features = models.backbone_features(backbone, whales.images)
+features = backbones.backbone_features(backbone, whales.images)
 train_features, val_features = whales.train_val(features)
 
 # %% [markdown]

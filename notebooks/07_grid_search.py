@@ -14,7 +14,7 @@
 #   whale:
 #     builds_on: 04_transfer_learning
 #     changes: scikeras + `GridSearchCV` over 4 optimizers
-#     model: ResNet50V2, grid-searched optimizer
+#     model: ImageNet backbone, grid-searched optimizer
 # ---
 
 # %% [markdown]
@@ -40,6 +40,8 @@ SPLIT = "last-rows"
 SEED = 0
 OUTPUT_DIR = "../outputs/default"
 VERBOSE = 2
+BACKBONE = "efficientnet-lite0"
+BACKBONE_SIZE = 96
 BACKBONE_WEIGHTS = "auto"
 OPTIMIZERS = ["adam", "sgd", "adamax", "nadam"]
 CV_FOLDS = 2
@@ -57,7 +59,7 @@ CV_FOLDS = 2
 #     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "git+https://github.com/whale-notebooks/whale-notebooks"], check=True)  # noqa: E501
 
 # %%
-from whale_utils import gridsearch, metrics, models, plots, session
+from whale_utils import backbones, gridsearch, metrics, plots, session
 
 run = session.start(globals())
 
@@ -77,8 +79,8 @@ whales = run.load_dataset()
 # once per optimizer and fold, wrapped for scikit-learn below.
 
 # %% tags=["nbval-check-output"]
-weights = models.choose_backbone_weights(BACKBONE_WEIGHTS)
-backbone = models.resnet_backbone(IMG_SIZE, weights)
+weights = backbones.choose_weights(BACKBONE, BACKBONE_WEIGHTS)
+backbone = backbones.feature_extractor(weights, IMG_SIZE, BACKBONE_SIZE)
 print(weights.note)
 
 # %% [markdown]
@@ -88,7 +90,7 @@ print(weights.note)
 # a refit: on cached features, as in notebook 04, each takes seconds.
 
 # %%
-features = models.backbone_features(backbone, whales.images)
+features = backbones.backbone_features(backbone, whales.images)
 train_features, val_features = whales.train_val(features)
 print(f"features: {features.shape}, {features.dtype}")
 

@@ -46,6 +46,8 @@ SPLIT = "last-rows"
 SEED = 0
 OUTPUT_DIR = "../outputs/default"
 VERBOSE = 2
+BACKBONE = "efficientnet-lite0"
+BACKBONE_SIZE = 96
 BACKBONE_WEIGHTS = "auto"
 MARGIN = 0.6
 NEW_WHALE_THRESHOLD = None
@@ -67,7 +69,7 @@ NEW_WHALE_THRESHOLD = None
 # %%
 from IPython.display import Markdown
 
-from whale_utils import embedding, metrics, models, narrate, plots, session
+from whale_utils import backbones, embedding, metrics, models, narrate, plots, session
 
 run = session.start(globals())
 
@@ -88,7 +90,7 @@ print(f"embedding trains on {len(learn)} photos of "
 # %% [markdown]
 # ## Model
 #
-# The embedding. With ImageNet weights for ResNet50V2 (`BACKBONE_WEIGHTS`, as in
+# The embedding. With ImageNet weights for the backbone (`BACKBONE`, as in
 # notebook 04), it starts from the backbone's features, computed once, under a small
 # trained head. Without them (random weights teach nothing), it is the CNN trunk of
 # notebook 01 made twice as wide: three blocks of two 3x3 convolutions, flattened, a
@@ -104,16 +106,16 @@ print(f"embedding trains on {len(learn)} photos of "
 plots.show_code(embedding.AngularMargin)
 
 # %% tags=["nbval-check-output"]
-weights = models.choose_backbone_weights(BACKBONE_WEIGHTS)
-if weights.imagenet:   # ResNet50V2's ImageNet features, once, under a trained head
-    backbone = models.resnet_backbone(IMG_SIZE, weights)
-    inputs = models.backbone_features(backbone, whales.images)
-    net = embedding.feature_embedding(seed=SEED)
+weights = backbones.choose_weights(BACKBONE, BACKBONE_WEIGHTS)
+if weights.imagenet:   # the backbone's ImageNet features, once, under a trained head
+    backbone = backbones.feature_extractor(weights, IMG_SIZE, BACKBONE_SIZE)
+    inputs = backbones.backbone_features(backbone, whales.images)
+    net = embedding.feature_embedding(n_features=inputs.shape[1], seed=SEED)
 else:                  # the CNN trunk, trained from the photos themselves
     inputs = whales.images
     net = embedding.cnn_embedding(IMG_SIZE, seed=SEED)
 train_inputs, val_inputs = whales.train_val(inputs)
-print(f"BACKBONE_WEIGHTS={BACKBONE_WEIGHTS!r} -> {weights.source}: embedding {net.name}")
+print(f"{weights.note.split(':')[0]}: embedding {net.name}")
 models.print_summary(net)
 
 # %% [markdown]

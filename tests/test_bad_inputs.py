@@ -165,7 +165,8 @@ def test_every_missing_photo_is_listed(photos):
 # --------------------------------------------------------------------------- parameters
 GOOD = {"DATA_DIR": "DATA", "N_ROWS": 50, "IMG_SIZE": 32, "EPOCHS": 2, "BATCH_SIZE": 32,
         "VALIDATION_SPLIT": 0.3, "SPLIT": "last-rows", "SEED": 0, "OUTPUT_DIR": "OUT",
-        "VERBOSE": 2, "BACKBONE_WEIGHTS": "none"}
+        "VERBOSE": 2, "BACKBONE": "efficientnet-lite0", "BACKBONE_SIZE": 64,
+        "BACKBONE_WEIGHTS": "auto"}
 
 
 @pytest.fixture
@@ -195,6 +196,10 @@ def test_good_parameters_pass_and_are_returned(good):
     ("SEED", -1, "SEED=-1: must be between 0 and"),
     ("VERBOSE", 3, "VERBOSE=3: must be one of 0, 1, 2"),
     ("BACKBONE_WEIGHTS", None, "BACKBONE_WEIGHTS=None: must be a non-empty string"),
+    ("BACKBONE", "resnet50", "BACKBONE='resnet50': must be one of 'efficientnet-lite0', 'resnet50v2'"),
+    ("BACKBONE_SIZE", 16, "BACKBONE_SIZE=16: must be between 32 and 1024"),
+    ("BACKBONE_SIZE", "96", "BACKBONE_SIZE='96': must be a whole number (write it without quotes) "
+                            "or None (the backbone sees IMG_SIZE)"),
     ("DROPOUT", 1, "DROPOUT=1: must be from 0 up to (not including) 1 (the dense layer's dropout"),
     ("ROTATION", "10", "ROTATION='10': must be a number (degrees, e.g. 10)"),
     ("ZOOM", -0.1, "ZOOM=-0.1: must be from 0 up to"),

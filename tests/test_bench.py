@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_bench_runs_every_section_and_prints_its_summary(tmp_path):
     out = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "bench.py"), "--images", "64",
-         "--size", "0.1", "--img-size", "32", "--epochs", "2",
+         "--size", "0.1", "--img-size", "32", "--epochs", "2", "--backbone-size", "64",
          "--data-dir", str(tmp_path / "bench"), "--save", str(tmp_path / "bench.txt")],
         capture_output=True, text=True, timeout=900)
     assert out.returncode == 0, out.stderr[-2000:]
@@ -20,7 +20,7 @@ def test_bench_runs_every_section_and_prints_its_summary(tmp_path):
         assert heading in out.stdout
     summary = json.loads(out.stdout.split("summary: ")[-1])
     assert set(summary) == {"input_run", "input_warm_cache", "input_seed_scale",
-                            "augmentation_overhead", "hardware_share", "transfer_epoch",
+                            "augmentation_overhead", "hardware_share", "backbone_pass", "transfer_epoch",
                             "memory", "series"}
     assert all(value > 0 for key, value in summary.items() if key != "augmentation_overhead")
     saved = (tmp_path / "bench.txt").read_text()                  # the book's speed page

@@ -72,11 +72,15 @@ def test_student_numbers_are_labelled_as_theirs():
     assert narrate.student(None, result) == ""
 
 
-def test_random_backbone_is_said():
-    block = narrate.what_this_run_shows(run(0.5), backbone_weights="none-offline")
-    assert "**random weights** (`none-offline`)" in block
-    assert "random weights" not in narrate.what_this_run_shows(
-        run(0.5), backbone_weights="imagenet-cached")
+def test_the_backbone_and_random_weights_are_said():
+    block = narrate.what_this_run_shows(run(0.5), backbone_weights="none-offline",
+                                        backbone_name="resnet50v2")
+    assert "`resnet50v2` ran with **random weights** (`none-offline`)" in block
+    imagenet = narrate.what_this_run_shows(run(0.5), backbone_weights="imagenet-package",
+                                           backbone_name="efficientnet-lite0")
+    assert "random weights" not in imagenet
+    assert "`efficientnet-lite0` ran with ImageNet weights (`imagenet-package`)" in imagenet
+    assert "backbone" not in narrate.what_this_run_shows(run(0.5)).lower()
 
 
 @pytest.mark.parametrize("model_hits", [0.1, None, 0.7])

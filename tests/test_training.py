@@ -2,7 +2,13 @@ import keras
 import numpy as np
 import pytest
 
-from whale_utils import augment, gridsearch, models, training
+from whale_utils import augment, backbones, gridsearch, models, training
+
+
+def random_backbone(img_size=32):
+    """EfficientNet-Lite0 with random weights: a frozen backbone without the weights file."""
+    return backbones.feature_extractor(backbones.choose_weights("efficientnet-lite0", "none"),
+                                       img_size)
 
 
 def tiny_fit(seed):
@@ -56,8 +62,8 @@ def test_head_on_cached_features_equals_frozen_full_model():
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (48, 32, 32, 3), dtype=np.uint8)
     labels = rng.integers(0, 4, 48)
-    backbone = models.resnet_backbone(32, "none")
-    features = models.backbone_features(backbone, images)
+    backbone = random_backbone()
+    features = backbones.backbone_features(backbone, images)
     epochs, batch_size = 2, 16
 
     training.set_seed(5)
@@ -130,8 +136,8 @@ def test_feature_validation_gives_the_full_models_validation_metrics():
     rng = np.random.default_rng(1)
     images = rng.integers(0, 256, (40, 32, 32, 3), dtype=np.uint8)
     labels = rng.integers(0, 4, 40)
-    backbone = models.resnet_backbone(32, "none")
-    features = models.backbone_features(backbone, images[24:])
+    backbone = random_backbone()
+    features = backbones.backbone_features(backbone, images[24:])
 
     def run(validation, callbacks):
         training.set_seed(7)
@@ -176,17 +182,17 @@ def test_backbone_features_are_cached_by_images_and_weights(tmp_path):
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (6, 32, 32, 3), dtype=np.uint8)
     training.set_seed(0)
-    backbone = models.resnet_backbone(32, "none")
-    first = models.backbone_features(backbone, images, cache_dir=tmp_path)
+    backbone = random_backbone()
+    first = backbones.backbone_features(backbone, images, cache_dir=tmp_path)
     cached = sorted(tmp_path.glob("features-6-*.npy"))
     assert len(cached) == 1 and not list(tmp_path.glob("*.partial"))
     np.testing.assert_array_equal(first, backbone.predict(images, verbose=0))
     np.save(cached[0], first + 1)              # proves the next call reads the cache
-    np.testing.assert_array_equal(models.backbone_features(backbone, images, cache_dir=tmp_path),
+    np.testing.assert_array_equal(backbones.backbone_features(backbone, images, cache_dir=tmp_path),
                                   first + 1)
     changed = images.copy()
     changed[0, 0, 0, 0] ^= 1
-    models.backbone_features(backbone, changed, cache_dir=tmp_path)
+    backbones.backbone_features(backbone, changed, cache_dir=tmp_path)
     training.set_seed(1)
-    models.backbone_features(models.resnet_backbone(32, "none"), images, cache_dir=tmp_path)
+    backbones.backbone_features(random_backbone(), images, cache_dir=tmp_path)
     assert len(list(tmp_path.glob("features-6-*.npy"))) == 3

@@ -79,7 +79,7 @@ def landing_page(output_dir: Path, chapters: list[str], has_report: bool) -> str
         random_backbone = sorted(r["notebook"][:2] for r in records
                                  if str(r["params"].get("BACKBONE_WEIGHTS", "")).startswith("none"))
         if random_backbone:
-            parts.append(f"Notebooks {', '.join(random_backbone)} ran ResNet50V2 with random "
+            parts.append(f"Notebooks {', '.join(random_backbone)} ran their backbone with random "
                          "weights (no ImageNet weights on this machine): their results say "
                          "nothing about ImageNet features.\n")
         steps = report.step_by_step(records)

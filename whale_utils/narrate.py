@@ -115,20 +115,24 @@ def student(notebook: str | None, result: dict, grid_scores: dict | None = None)
     return ""
 
 
-def random_backbone(backbone_weights: str | None) -> str:
-    """A warning when the transfer model ran on random backbone weights."""
-    if backbone_weights is None or not backbone_weights.startswith("none"):
+def backbone(backbone_weights: str | None, name: str | None = None) -> str:
+    """Which backbone ran, and a warning when its weights were random."""
+    if backbone_weights is None:
         return ""
-    return (f"The backbone ran with **random weights** (`{backbone_weights}`): these results "
-            "say nothing about ImageNet features.")
+    which = f"`{name}`" if name else "The backbone"
+    if backbone_weights.startswith("none"):
+        return (f"{which} ran with **random weights** (`{backbone_weights}`): these results "
+                "say nothing about ImageNet features.")
+    return f"{which} ran with ImageNet weights (`{backbone_weights}`), frozen."
 
 
 def what_this_run_shows(result: dict, train_accuracy: float | None = None,
                         notebook: str | None = None, grid_scores: dict | None = None,
-                        backbone_weights: str | None = None) -> str:
+                        backbone_weights: str | None = None, backbone_name: str | None = None
+                        ) -> str:
     """The block a notebook shows after Evaluate: every statement about this run's result."""
     comparisons = result["comparisons"]
-    lines = [random_backbone(backbone_weights),
+    lines = [backbone(backbone_weights, backbone_name),
         overfitting(train_accuracy, result["model"]["accuracy"]),
         versus(result["model"]["map5"], result["baseline"]["map5"],
                comparisons["baseline"]["map5"], BASELINE),

@@ -21,19 +21,22 @@ from whale_utils.data import RENAMED_SPLITS, SPLITS, split_name
 VERBOSITY = (0, 1, 2)
 MONITORED = ("val_loss", "val_accuracy", "loss", "accuracy")   # what a callback can watch
 MAX_IMG_SIZE = 1024      # the real photos are about 1050 px wide
+BACKBONES = ("efficientnet-lite0", "resnet50v2")   # what whale_utils.backbones builds
 
 
 class ParameterError(ValueError):
     """A shared parameter has a value the series cannot run with."""
 
 
-def _integer(name: str, value, low: int, high: int | None = None, none_ok: bool = False):
-    if value is None and none_ok:
+def _integer(name: str, value, low: int, high: int | None = None, none_means: str = ""):
+    """A whole number from ``low`` to ``high``; or ``None``, when ``none_means`` says what
+    None stands for."""
+    if value is None and none_means:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
         hint = " (write it without quotes)" if isinstance(value, str) and value.strip().isdigit() else ""
         raise ParameterError(f"{name}={value!r}: must be a whole number{hint}"
-                             + (" or None (all rows)" if none_ok else ""))
+                             + (f" or None ({none_means})" if none_means else ""))
     if value < low or (high is not None and value > high):
         bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
         raise ParameterError(f"{name}={value}: must be {bounds}")
@@ -107,7 +110,7 @@ def writable_folder(name: str, folder: str | Path) -> Path:
 
 SHARED = {
     "DATA_DIR": _text,
-    "N_ROWS": lambda name, v: _integer(name, v, 2, none_ok=True),
+    "N_ROWS": lambda name, v: _integer(name, v, 2, none_means="all rows"),
     "IMG_SIZE": lambda name, v: _integer(name, v, 32, MAX_IMG_SIZE),
     "EPOCHS": lambda name, v: _integer(name, v, 1),
     "BATCH_SIZE": lambda name, v: _integer(name, v, 1),
@@ -116,6 +119,9 @@ SHARED = {
     "SEED": lambda name, v: _integer(name, v, 0, 2**32 - 1),
     "OUTPUT_DIR": _text,
     "VERBOSE": lambda name, v: _choice(name, v, VERBOSITY),
+    "BACKBONE": lambda name, v: _choice(name, v, BACKBONES),
+    "BACKBONE_SIZE": lambda name, v: _integer(name, v, 32, MAX_IMG_SIZE,
+                                              none_means="the backbone sees IMG_SIZE"),
     "BACKBONE_WEIGHTS": _text,
 }
 
@@ -145,6 +151,10 @@ def check(namespace: dict) -> dict:
     checked = {name: CHECKS[name](name, value) for name, value in found.items()}
     if "OUTPUT_DIR" in checked:
         writable_folder("OUTPUT_DIR", checked["OUTPUT_DIR"])
+    if checked.get("BACKBONE") == "efficientnet-lite0":   # a missing weights package or a
+        from whale_utils import backbones                    # damaged file stops here
+
+        backbones.choose_weights(checked["BACKBONE"], checked.get("BACKBONE_WEIGHTS", "auto"))
     data_dir = checked.get("DATA_DIR")
     if data_dir is not None and not (Path(data_dir) / "train.csv").is_file():
         raise ParameterError(

@@ -19,6 +19,21 @@ def show_examples(whales, n: int = 8, seed: int = 0):
     return fig
 
 
+def plot_imagenet_guesses(photos, guesses, titles=()):
+    """Photos, each under its title, with an ImageNet classifier's likeliest classes
+    (``backbones.top_classes``) written below it."""
+    fig, axes = plt.subplots(1, len(photos), figsize=(3 * len(photos), 3.8))
+    for ax, photo, guess, title in zip(np.atleast_1d(axes), photos, guesses,
+                                       [*titles, *[""] * len(photos)]):
+        ax.imshow(photo)
+        ax.set_title(title, fontsize=9)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_xlabel("\n".join(f"{name} {p:.0%}" for name, p in guess), fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
 def plot_history(history, title: str = "", baseline_accuracy: float | None = None):
     """Accuracy and loss per epoch, training against validation, like the student's;
     ``baseline_accuracy`` (the all-new_whale baseline's) is drawn as a line."""

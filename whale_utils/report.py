@@ -58,6 +58,16 @@ def map5_interval(record: dict) -> tuple[float, float] | tuple[None, None]:
     return ci["low"], ci["high"]
 
 
+def backbone_label(params: dict) -> str | None:
+    """The backbone a transfer record used, its input size and weights, e.g.
+    ``efficientnet-lite0 96 px, imagenet-package``; ``None`` without a backbone."""
+    weights = params.get("BACKBONE_WEIGHTS")
+    if weights is None:
+        return None
+    size = params.get("BACKBONE_SIZE") or params.get("IMG_SIZE")
+    return f"{params.get('BACKBONE', 'resnet50v2')} {size} px, {weights}"
+
+
 def pixel_record(records: list[dict]) -> dict | None:
     """The record whose evaluation carries the pixel neighbour (notebook 01's)."""
     return next((r for r in records if "pixel_neighbour" in r["evaluation"]), None)
@@ -76,7 +86,7 @@ def results_table(records: list[dict]):
             "notebook": r["notebook"][:2],
             "model": model_name(r),
             "split": r["params"].get("SPLIT"),
-            "backbone_weights": r["params"].get("BACKBONE_WEIGHTS"),
+            "backbone": backbone_label(r["params"]),
             "epochs": r["epochs_run"],
             "train_accuracy": r["train_accuracy"],
             "val_accuracy": ev["model"]["accuracy"],
@@ -149,7 +159,7 @@ def best_model_sentence(records: list[dict]) -> str:
     return text
 
 
-SHORT_HEADERS = {"backbone_weights": "backbone weights", "train_accuracy": "train acc",
+SHORT_HEADERS = {"backbone": "backbone, size, weights", "train_accuracy": "train acc",
                  "val_accuracy": "val acc", "top5": "top-5", "map5": "MAP@5",
                  "baseline_accuracy": "baseline acc", "baseline_map5": "baseline MAP@5",
                  "ceiling": "ceiling", "known_map5": "known-whale MAP@5",
@@ -163,8 +173,8 @@ def display_table(table):
     shown["MAP@5 vs baseline [95 % interval]"] = [
         "" if d is None or d != d else f"{d:+.3f} [{lo:+.3f}, {hi:+.3f}]"
         for d, lo, hi in zip(table["vs_baseline"], table["vs_baseline_low"], table["vs_baseline_high"])]
-    if shown["backbone_weights"].isna().all():
-        shown = shown.drop(columns=["backbone_weights"])
+    if shown["backbone"].isna().all():
+        shown = shown.drop(columns=["backbone"])
     drop = ["pixel_neighbour_map5", "map5_low", "map5_high", "vs_baseline", "vs_baseline_low",
             "vs_baseline_high"]
     return shown.drop(columns=drop).round(3).rename(columns=SHORT_HEADERS)
@@ -241,7 +251,7 @@ def readme_results(output_dir: Path, records: list[dict], table) -> str:
         lines.append(f"| pixel-space nearest neighbour | {ev['pixel_neighbour']['map5']:.3f} | | "
                      f"{ev.get('pixel_neighbour_known', {}).get('map5', float('nan')):.3f} | | |")
     for row in table.itertuples(index=False):
-        weights = f" (backbone: {row.backbone_weights})" if isinstance(row.backbone_weights, str) else ""
+        weights = f" (backbone: {row.backbone})" if isinstance(row.backbone, str) else ""
         interval = ("" if row.vs_baseline is None or row.vs_baseline != row.vs_baseline else
                     f"{row.vs_baseline:+.3f} [{row.vs_baseline_low:+.3f}, {row.vs_baseline_high:+.3f}]")
         lines.append(f"| {row.notebook} {row.model}{weights} | {row.map5:.3f} | {interval} | "

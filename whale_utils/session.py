@@ -102,6 +102,8 @@ class Run:
         for figure in figures:
             display(figure)
             plt.close(figure)
+        if "backbone_weights" in about:
+            about.setdefault("backbone_name", self.params.get("BACKBONE"))
         return Markdown(narrate.what_this_run_shows(
             result, train_accuracy=metrics.last_epoch(history, "accuracy"),
             notebook=self.notebook, **about))
