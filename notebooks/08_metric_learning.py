@@ -49,16 +49,18 @@ VERBOSE = 2
 BACKBONE = "efficientnet-lite0"
 BACKBONE_SIZE = 96
 BACKBONE_WEIGHTS = "auto"
+TRUNK = "cnn"
 MARGIN = 0.6
 NEW_WHALE_THRESHOLD = None
 
 # %% [markdown]
 # ## Setup
 #
-# As in notebook 01; the embedding, its loss and the retrieval live in `embedding`. Two
-# parameters are this notebook's own: ArcFace's `MARGIN` (radians), and
-# `NEW_WHALE_THRESHOLD`, left at `None` to be chosen on held-out training rows (a number
-# fixes it, to see what a wrong one costs).
+# As in notebook 01; the embedding, its loss and the retrieval live in `embedding`. Three
+# parameters are this notebook's own: `TRUNK`, the network under the embedding (`"cnn"`,
+# trained from the photos, or `"backbone"`, the ImageNet backbone of notebook 04);
+# ArcFace's `MARGIN` (radians); and `NEW_WHALE_THRESHOLD`, left at `None` to be chosen on
+# held-out training rows (a number fixes it, to see what a wrong one costs).
 
 # %% active="ipynb"
 # # Colab: install the series' package (nothing happens where it is installed)
@@ -90,11 +92,12 @@ print(f"embedding trains on {len(learn)} photos of "
 # %% [markdown]
 # ## Model
 #
-# The embedding. With ImageNet weights for the backbone (`BACKBONE`, as in
-# notebook 04), it starts from the backbone's features, computed once, under a small
-# trained head. Without them (random weights teach nothing), it is the CNN trunk of
-# notebook 01 made twice as wide: three blocks of two 3x3 convolutions, flattened, a
-# dropout and a projection. Either way the output is 128 numbers scaled to length 1.
+# The embedding. With `TRUNK = "cnn"`, it is the CNN trunk of notebook 01 made twice
+# as wide, trained from the photos themselves: three blocks of two 3x3 convolutions,
+# flattened, a dropout and a projection. With `TRUNK = "backbone"` and ImageNet weights
+# (`BACKBONE`, as in notebook 04), it starts from the backbone's features, computed once,
+# under a small trained head (with random backbone weights, which teach nothing, the CNN
+# trunk again). Either way the output is 128 numbers scaled to length 1.
 #
 # For training only, an ArcFace head sits on top: one unit vector per known whale, and
 # logits `s cos θ` where θ is the angle between a photo and a whale; for the photo's
@@ -107,7 +110,7 @@ plots.show_code(embedding.AngularMargin)
 
 # %% tags=["nbval-check-output"]
 weights = backbones.choose_weights(BACKBONE, BACKBONE_WEIGHTS)
-if weights.imagenet:   # the backbone's ImageNet features, once, under a trained head
+if TRUNK == "backbone" and weights.imagenet:   # ImageNet features, once, under a head
     backbone = backbones.feature_extractor(weights, IMG_SIZE, BACKBONE_SIZE)
     inputs = backbones.backbone_features(backbone, whales.images)
     net = embedding.feature_embedding(n_features=inputs.shape[1], seed=SEED)
@@ -115,7 +118,7 @@ else:                  # the CNN trunk, trained from the photos themselves
     inputs = whales.images
     net = embedding.cnn_embedding(IMG_SIZE, seed=SEED)
 train_inputs, val_inputs = whales.train_val(inputs)
-print(f"{weights.note.split(':')[0]}: embedding {net.name}")
+print(f"TRUNK={TRUNK!r}, {weights.note.split(':')[0]}: embedding {net.name}")
 models.print_summary(net)
 
 # %% [markdown]
@@ -175,7 +178,7 @@ result = metrics.evaluate(embedding.retrieval_scores(similarity, whales.new_whal
 run.show(result)
 
 # %%
-weights_used = weights.source if weights.imagenet else "not used (CNN trunk)"
+weights_used = weights.source if net.name == "feature_embedding" else "not used (CNN trunk)"
 run.record(result, history, whales=whales, model=net, backbone_weights=weights_used,
            extra={"new_whale_threshold": threshold, "tuning_map5": curve[threshold]})
 

@@ -241,6 +241,32 @@ def test_params_and_backbones_agree_on_the_backbones():
 
 
 # --------------------------------------------------------------------------- ResNet50V2
+def test_notebook_04_with_resnet50v2_offline_runs_and_says_none_offline(tiny_set, tmp_path,
+                                                                       monkeypatch):
+    """The student's backbone without its weights (no cache, no server): the notebook
+    still runs end to end, and its record and prose say the weights were random."""
+    import json
+
+    from whale_utils import series
+
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))       # no cached weights
+    for proxy in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
+        monkeypatch.setenv(proxy, "http://127.0.0.1:9")             # no server answers
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    params = {"DATA_DIR": str(tiny_set), "N_ROWS": None, "IMG_SIZE": 32, "EPOCHS": 1,
+              "OUTPUT_DIR": str(tmp_path / "out"), "VERBOSE": 0, "BACKBONE": "resnet50v2",
+              "BACKBONE_SIZE": None, "BACKBONE_WEIGHTS": "auto"}
+    executed = tmp_path / "out" / "04_transfer_learning.ipynb"
+    series.execute("04_transfer_learning", params, executed)
+    saved = json.loads((tmp_path / "out" / "metrics" / "04_transfer_learning.json").read_text())
+    assert (saved["params"]["BACKBONE"], saved["params"]["BACKBONE_WEIGHTS"]) == \
+        ("resnet50v2", "none-offline")
+    text = executed.read_text()
+    assert "ResNet50V2 has RANDOM weights here" in text
+    assert "`resnet50v2` ran with **random weights** (`none-offline`)" in text
+
+
 def resnet(img_size, weights="none"):
     return backbones.feature_extractor(backbones.choose_weights("resnet50v2", weights), img_size)
 

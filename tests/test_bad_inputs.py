@@ -178,7 +178,7 @@ def test_good_parameters_pass_and_are_returned(good):
     assert params.check({**good, "other": 1}) == good
     own = {"DROPOUT": 0.3, "ROTATION": 10, "ZOOM": 0.1, "SHIFT": 0.1, "MIN_DELTA": 0.5,
            "PATIENCE": 1, "CV_FOLDS": 2, "MARGIN": 0.6, "MONITOR": "val_loss",
-           "OPTIMIZERS": ["adam", "sgd"], "NEW_WHALE_THRESHOLD": None}
+           "OPTIMIZERS": ["adam", "sgd"], "NEW_WHALE_THRESHOLD": None, "TRUNK": "backbone"}
     assert params.check({**good, **own}) == {**good, **own}
 
 
@@ -211,6 +211,7 @@ def test_good_parameters_pass_and_are_returned(good):
     ("MONITOR", "val_acc", "MONITOR='val_acc': must be one of 'val_loss', 'val_accuracy'"),
     ("OPTIMIZERS", "adam", "OPTIMIZERS='adam': must be a non-empty list of Keras optimizer names"),
     ("OPTIMIZERS", ["adam", "adamm"], "Keras has no optimizer 'adamm'"),
+    ("TRUNK", "resnet", "TRUNK='resnet': must be one of 'cnn', 'backbone'"),
     ("NEW_WHALE_THRESHOLD", 2, "NEW_WHALE_THRESHOLD=2: must be from 0 to 1 (a cosine "
                                "similarity), or None"),
 ])

@@ -91,10 +91,12 @@ def test_notebook_08_runs_on_the_real_photos(tmp_path):
     shutil.copytree(REAL_SAMPLE / "train", folder / "train")
     labels[labels["Image"].isin(photos)].to_csv(folder / "train.csv", index=False)
     params = {"DATA_DIR": str(folder), "N_ROWS": None, "IMG_SIZE": 64, "EPOCHS": 2,
-              "BATCH_SIZE": 8, "OUTPUT_DIR": str(tmp_path / "out"), "VERBOSE": 0}
+              "BATCH_SIZE": 8, "OUTPUT_DIR": str(tmp_path / "out"), "VERBOSE": 0,
+              "TRUNK": "backbone"}     # the ImageNet path, on real flukes
     series.execute("08_metric_learning", params, tmp_path / "out" / "08_metric_learning.ipynb")
     saved = json.loads((tmp_path / "out" / "metrics" / "08_metric_learning.json").read_text())
     assert saved["params"]["DATA"] == "photos" and saved["params"]["N_ROWS"] == len(photos)
+    assert saved["params"]["BACKBONE_WEIGHTS"] == "imagenet-package"
     assert 0 <= saved["evaluation"]["model"]["map5"] <= 1
 
 

@@ -95,7 +95,7 @@ def test_own_knobs_default_to_the_students_values(name):
                 "SHIFT": augment.IMAGE_DATA_GENERATOR["width_shift_range"],
                 "MONITOR": "val_loss", "OPTIMIZERS": ["adam", "sgd", "adamax", "nadam"],
                 # 08's own method: the package's defaults
-                "MARGIN": embedding.MARGIN, "NEW_WHALE_THRESHOLD": None}
+                "MARGIN": embedding.MARGIN, "NEW_WHALE_THRESHOLD": None, "TRUNK": "cnn"}
     for knob in set(values) & set(params.OWN):
         assert values[knob] == students[knob], knob
 

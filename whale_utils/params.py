@@ -135,6 +135,7 @@ OWN = {
     "PATIENCE": lambda name, v: _integer(name, v, 0),
     "OPTIMIZERS": lambda name, v: _optimizers(v),
     "CV_FOLDS": lambda name, v: _integer(name, v, 2),
+    "TRUNK": lambda name, v: _choice(name, v, ("cnn", "backbone")),
     "MARGIN": lambda name, v: _number(name, v, 0, 1.5, " (radians, e.g. 0.6)"),
     "NEW_WHALE_THRESHOLD": lambda name, v: None if v is None else _number(
         name, v, 0, 1, " (a cosine similarity), or None (chosen on held-out training rows)",
