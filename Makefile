@@ -19,7 +19,7 @@ export PYTHONWARNINGS ?= ignore::DeprecationWarning
 export TF_CPP_MIN_LOG_LEVEL = 3
 
 .DEFAULT_GOAL := help
-.PHONY: help env data data-kaggle run-all run test test-compat report readme-results html stats gallery bench golden sync lock clean
+.PHONY: help env lab data data-kaggle run-all run test test-compat report readme-results html stats gallery bench golden sync lock clean
 
 help: ## list the targets
 	@echo "whale-notebooks: make TARGET [PROFILE=$(PROFILES)] [SPLIT=last-rows|known] [NB=03] [JOBS=2]"
@@ -32,6 +32,9 @@ $(STAMP): requirements.lock pyproject.toml
 	@touch $(STAMP)
 
 env: $(STAMP) ## create or update the virtual environment (.venv)
+
+lab: $(STAMP) ## open the notebooks in JupyterLab, on the kernel of .venv
+	$(VENV)/bin/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root)
 
 data: $(STAMP) ## generate the synthetic data of PROFILE (data/synthetic/PROFILE)
 	$(PY) -m whale_utils.series data --profile $(PROFILE)

@@ -76,3 +76,15 @@ def test_readme_without_markers_is_left_alone(tmp_path):
     with pytest.raises(ValueError, match="no results block"):
         report.update_readme(readme, tmp_path)
     assert readme.read_text() == "# no block here\n"
+
+
+def test_backbone_label_names_backbone_size_and_weights():
+    assert report.backbone_label({"BACKBONE": "efficientnet-lite0", "BACKBONE_SIZE": 96,
+                                  "IMG_SIZE": 48, "BACKBONE_WEIGHTS": "imagenet-package"}) == \
+        "efficientnet-lite0 96 px, imagenet-package"
+    # records written before BACKBONE existed ran ResNet50V2 at the photos' own size
+    assert report.backbone_label({"IMG_SIZE": 48, "BACKBONE_WEIGHTS": "none-offline"}) == \
+        "resnet50v2 48 px, none-offline"
+    assert report.backbone_label({"BACKBONE_WEIGHTS": "not used (CNN trunk)"}) == \
+        "not used (CNN trunk)"
+    assert report.backbone_label({"IMG_SIZE": 48}) is None

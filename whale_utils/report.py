@@ -62,8 +62,8 @@ def backbone_label(params: dict) -> str | None:
     """The backbone a transfer record used, its input size and weights, e.g.
     ``efficientnet-lite0 96 px, imagenet-package``; ``None`` without a backbone."""
     weights = params.get("BACKBONE_WEIGHTS")
-    if weights is None:
-        return None
+    if weights is None or weights.startswith("not used"):
+        return weights
     size = params.get("BACKBONE_SIZE") or params.get("IMG_SIZE")
     return f"{params.get('BACKBONE', 'resnet50v2')} {size} px, {weights}"
 
