@@ -138,3 +138,24 @@ def test_the_longest_notebooks_start_first(tmp_path):
     assert series.read_timings(tmp_path) == {"01_a": 12.3, "02_b": 5.0}
     (tmp_path / series.TIMINGS).write_text("not json")
     assert series.read_timings(tmp_path) == {}     # a damaged file only loses the order
+
+
+def test_a_run_prints_no_kernel_chatter(tiny_set, tmp_path):
+    """The kernel's own log (it warned once per notebook that it runs over TCP on
+    loopback) stays off the console; the run itself completes."""
+    import json
+    import subprocess
+    import sys
+
+    params = {"DATA_DIR": str(tiny_set), "N_ROWS": None, "IMG_SIZE": 32, "EPOCHS": 1,
+              "OUTPUT_DIR": str(tmp_path / "out"), "VERBOSE": 0, "BACKBONE_WEIGHTS": "none"}
+    code = ("import json, sys, pathlib; from whale_utils import series; "
+            "series.execute('06_transfer_early_stopping', json.loads(sys.argv[1]), "
+            "pathlib.Path(sys.argv[2]))")
+    done = subprocess.run([sys.executable, "-c", code, json.dumps(params),
+                           str(tmp_path / "out" / "06.ipynb")],
+                          capture_output=True, text=True, timeout=600, cwd=ROOT / "notebooks")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (tmp_path / "out" / "metrics" / "06_transfer_early_stopping.json").is_file()
+    console = done.stdout + done.stderr
+    assert "[IPKernelApp]" not in console and "without encryption" not in console

@@ -176,13 +176,16 @@ def execute(notebook: str, params: dict, output: Path, bar: int = 0) -> None:
     progress = {"desc": f"{notebook[:24]:24}", "position": bar, "leave": True}
     # The kernel leaves C-level output (TensorFlow's runtime) on the terminal instead of
     # piping it into the notebook: at shutdown that pipe's reader could print tracebacks.
-    # NOTEBOOK (the notebook's own name) is not a parameter a user sets: the runner
-    # injects it so that the notebook's record knows whose metrics it writes.
+    # Its own log stays quiet below ERROR (every kernel warned that it runs over TCP on
+    # loopback, nothing a user can act on); what the notebook's code warns goes into
+    # the notebook. NOTEBOOK (the notebook's own name) is not a parameter a user sets:
+    # the runner injects it so that the notebook's record knows whose metrics it writes.
     pm.execute_notebook(str(source), str(output), progress_bar=progress,
                         parameters={**{k: v for k, v in params.items() if k in declared},
                                     "NOTEBOOK": notebook},
                         kernel_name="python3",
-                        extra_arguments=["--IPKernelApp.capture_fd_output=False"])
+                        extra_arguments=["--IPKernelApp.capture_fd_output=False",
+                                         "--IPKernelApp.log_level=ERROR"])
 
 
 def run(name: str, notebooks: list[str] | None = None, jobs: int = 1,
