@@ -20,7 +20,7 @@
 # %% [markdown]
 # # 01 · An overfit baseline CNN
 #
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/whale-notebooks/whale-notebooks/blob/main/notebooks/01_overfit_baseline.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/whale-notebooks/whale-notebooks/blob/v1.1.0/notebooks/01_overfit_baseline.ipynb)
 #
 # **Goal.** Tell individual humpback whales apart from photos of their tail flukes:
 # each photo has one `Id` (`w_1a2b3c4`), or `new_whale` for an animal not in the
@@ -60,7 +60,7 @@ VERBOSE = 2
 # # Colab: install the series' package (nothing happens where it is installed)
 # import importlib.util, subprocess, sys  # noqa: E401
 # if not importlib.util.find_spec("whale_utils"):
-#     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "git+https://github.com/whale-notebooks/whale-notebooks"], check=True)  # noqa: E501
+#     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "git+https://github.com/whale-notebooks/whale-notebooks@v1.1.0"], check=True)  # noqa: E501
 
 # %%
 from IPython.display import Markdown

@@ -20,7 +20,7 @@
 # %% [markdown]
 # # 02 · Dropout against overfitting
 #
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/whale-notebooks/whale-notebooks/blob/main/notebooks/02_dropout.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/whale-notebooks/whale-notebooks/blob/v1.1.0/notebooks/02_dropout.ipynb)
 #
 # Notebook 01 is built to memorise its training photos. The usual first cure is
 # dropout: during training, a random share of a layer's outputs is set to zero, so the
@@ -53,7 +53,7 @@ DROPOUT = 0.3
 # # Colab: install the series' package (nothing happens where it is installed)
 # import importlib.util, subprocess, sys  # noqa: E401
 # if not importlib.util.find_spec("whale_utils"):
-#     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "git+https://github.com/whale-notebooks/whale-notebooks"], check=True)  # noqa: E501
+#     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "git+https://github.com/whale-notebooks/whale-notebooks@v1.1.0"], check=True)  # noqa: E501
 
 # %%
 from whale_utils import metrics, models, session, training

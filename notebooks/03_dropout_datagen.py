@@ -20,7 +20,7 @@
 # %% [markdown]
 # # 03 · Dropout and data generation
 #
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/whale-notebooks/whale-notebooks/blob/main/notebooks/03_dropout_datagen.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/whale-notebooks/whale-notebooks/blob/v1.1.0/notebooks/03_dropout_datagen.ipynb)
 #
 # With one or two photos per whale, the network sees too few views of each fluke.
 # Data generation (augmentation) shows it a slightly different photo at every epoch:
@@ -57,7 +57,7 @@ SHIFT = 0.1
 # # Colab: install the series' package (nothing happens where it is installed)
 # import importlib.util, subprocess, sys  # noqa: E401
 # if not importlib.util.find_spec("whale_utils"):
-#     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "git+https://github.com/whale-notebooks/whale-notebooks"], check=True)  # noqa: E501
+#     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "git+https://github.com/whale-notebooks/whale-notebooks@v1.1.0"], check=True)  # noqa: E501
 
 # %%
 from whale_utils import augment, metrics, models, plots, session, training

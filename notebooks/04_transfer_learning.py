@@ -20,7 +20,7 @@
 # %% [markdown]
 # # 04 · Transfer learning with a frozen ImageNet backbone
 #
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/whale-notebooks/whale-notebooks/blob/main/notebooks/04_transfer_learning.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/whale-notebooks/whale-notebooks/blob/v1.1.0/notebooks/04_transfer_learning.ipynb)
 #
 # A thousand photos are far too few to learn what a fluke looks like from scratch.
 # Transfer learning borrows a network trained on ImageNet's 1.2 million photos,
@@ -58,7 +58,7 @@ BACKBONE_WEIGHTS = "auto"
 # # Colab: install the series' package (nothing happens where it is installed)
 # import importlib.util, subprocess, sys  # noqa: E401
 # if not importlib.util.find_spec("whale_utils"):
-#     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "git+https://github.com/whale-notebooks/whale-notebooks"], check=True)  # noqa: E501
+#     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "git+https://github.com/whale-notebooks/whale-notebooks@v1.1.0"], check=True)  # noqa: E501
 
 # %%
 from whale_utils import backbones, metrics, models, plots, session, training

@@ -20,7 +20,7 @@
 # %% [markdown]
 # # 05 · Transfer learning with data generation
 #
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/whale-notebooks/whale-notebooks/blob/main/notebooks/05_transfer_datagen.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/whale-notebooks/whale-notebooks/blob/v1.1.0/notebooks/05_transfer_datagen.ipynb)
 #
 # Notebook 04 with the augmentation of notebook 03. Augmented photos change at every
 # epoch, so their backbone features cannot be computed once: here every epoch runs
@@ -57,7 +57,7 @@ SHIFT = 0.1
 # # Colab: install the series' package (nothing happens where it is installed)
 # import importlib.util, subprocess, sys  # noqa: E401
 # if not importlib.util.find_spec("whale_utils"):
-#     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "git+https://github.com/whale-notebooks/whale-notebooks"], check=True)  # noqa: E501
+#     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "git+https://github.com/whale-notebooks/whale-notebooks@v1.1.0"], check=True)  # noqa: E501
 
 # %%
 from whale_utils import augment, backbones, metrics, models, session, training

@@ -20,7 +20,7 @@
 # %% [markdown]
 # # 06 · Transfer learning with early stopping
 #
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/whale-notebooks/whale-notebooks/blob/main/notebooks/06_transfer_early_stopping.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/whale-notebooks/whale-notebooks/blob/v1.1.0/notebooks/06_transfer_early_stopping.ipynb)
 #
 # Notebook 04 plus the student's `EarlyStopping(monitor="val_loss", min_delta=0.5,
 # patience=1)`: stop as soon as an epoch fails to lower the validation loss by at
@@ -55,7 +55,7 @@ PATIENCE = 1
 # # Colab: install the series' package (nothing happens where it is installed)
 # import importlib.util, subprocess, sys  # noqa: E401
 # if not importlib.util.find_spec("whale_utils"):
-#     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "git+https://github.com/whale-notebooks/whale-notebooks"], check=True)  # noqa: E501
+#     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "git+https://github.com/whale-notebooks/whale-notebooks@v1.1.0"], check=True)  # noqa: E501
 
 # %%
 from whale_utils import backbones, metrics, models, plots, session, training

@@ -20,7 +20,7 @@
 # %% [markdown]
 # # 07 · A grid search over optimizers
 #
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/whale-notebooks/whale-notebooks/blob/main/notebooks/07_grid_search.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/whale-notebooks/whale-notebooks/blob/v1.1.0/notebooks/07_grid_search.ipynb)
 #
 # The student wrapped the transfer model in scikeras' `KerasClassifier` and let
 # scikit-learn's `GridSearchCV` try four optimizers (adam, sgd, adamax, nadam) with
@@ -56,7 +56,7 @@ CV_FOLDS = 2
 # # Colab: install the series' package (nothing happens where it is installed)
 # import importlib.util, subprocess, sys  # noqa: E401
 # if not importlib.util.find_spec("whale_utils"):
-#     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "git+https://github.com/whale-notebooks/whale-notebooks"], check=True)  # noqa: E501
+#     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "git+https://github.com/whale-notebooks/whale-notebooks@v1.1.0"], check=True)  # noqa: E501
 
 # %%
 from whale_utils import backbones, gridsearch, metrics, plots, session

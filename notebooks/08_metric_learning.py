@@ -20,7 +20,7 @@
 # %% [markdown]
 # # 08 · Metric learning: an embedding, nearest whales, and `new_whale` as a threshold
 #
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/whale-notebooks/whale-notebooks/blob/main/notebooks/08_metric_learning.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/whale-notebooks/whale-notebooks/blob/v1.1.0/notebooks/08_metric_learning.ipynb)
 #
 # The seven notebooks so far trained a softmax over every Id. Most whales have one or
 # two training photos, and a softmax cannot learn a class from one example; `new_whale`,
@@ -66,7 +66,7 @@ NEW_WHALE_THRESHOLD = None
 # # Colab: install the series' package (nothing happens where it is installed)
 # import importlib.util, subprocess, sys  # noqa: E401
 # if not importlib.util.find_spec("whale_utils"):
-#     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "git+https://github.com/whale-notebooks/whale-notebooks"], check=True)  # noqa: E501
+#     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "git+https://github.com/whale-notebooks/whale-notebooks@v1.1.0"], check=True)  # noqa: E501
 
 # %%
 from IPython.display import Markdown

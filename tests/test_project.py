@@ -159,3 +159,18 @@ def test_a_run_prints_no_kernel_chatter(tiny_set, tmp_path):
     assert (tmp_path / "out" / "metrics" / "06_transfer_early_stopping.json").is_file()
     console = done.stdout + done.stderr
     assert "[IPKernelApp]" not in console and "without encryption" not in console
+
+
+def test_licence_citation_and_changelog_agree_with_pyproject():
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["license"]["text"] == "MIT"
+    assert (ROOT / "LICENSE").read_text().startswith("MIT License")
+    citation = yaml.safe_load((ROOT / "CITATION.cff").read_text())
+    assert citation["version"] == project["version"], "CITATION.cff's version is stale"
+    assert citation["repository-code"] == project["urls"]["Repository"]
+    assert any("student" in ref["authors"][0].get("name", "") for ref in citation["references"])
+    changelog = (ROOT / "CHANGELOG.md").read_text()
+    assert re.search(rf"^## {re.escape(project['version'])} ", changelog, re.M), \
+        f"CHANGELOG.md has no section for version {project['version']}"

@@ -85,6 +85,16 @@ def test_colab_badge_and_install_line_use_the_one_repository_url(name):
     assert source.count(repository) == 2      # the badge's and the install line's, no other
 
 
+def test_colab_takes_notebook_and_package_at_the_release_tag_not_main():
+    import tomllib
+
+    version = tomllib.loads((registry.ROOT / "pyproject.toml").read_text())["project"]["version"]
+    wanted = registry.links("01_overfit_baseline")
+    assert wanted["install"].endswith(f"whale-notebooks@v{version}")
+    assert f"/blob/v{version}/notebooks/01_overfit_baseline.ipynb" in wanted["badge"]
+    assert "/main/" not in wanted["badge"] and "@main" not in wanted["install"]
+
+
 @pytest.mark.parametrize("name", series.NOTEBOOKS)
 def test_the_install_cell_runs_in_the_notebook_before_the_package_is_imported(name):
     """Colab opens the .ipynb: there the install cell is live code, first of all code

@@ -66,14 +66,22 @@ def model_name(name: str) -> str:
 COLAB_BADGE = "https://colab.research.google.com/assets/colab-badge.svg"
 
 
+def _project() -> dict | None:
+    """``[project]`` of ``pyproject.toml``, or ``None`` where the source is not here."""
+    pyproject = ROOT / "pyproject.toml"
+    if not pyproject.is_file():
+        return None
+    import tomllib
+
+    return tomllib.loads(pyproject.read_text())["project"]
+
+
 def repository_url() -> str:
     """The repository's URL, written once: ``[project.urls] Repository`` of
     ``pyproject.toml`` (or of the installed package's metadata)."""
-    pyproject = ROOT / "pyproject.toml"
-    if pyproject.is_file():
-        import tomllib
-
-        return tomllib.loads(pyproject.read_text())["project"]["urls"]["Repository"]
+    project = _project()
+    if project is not None:
+        return project["urls"]["Repository"]
     from importlib import metadata
 
     for entry in metadata.metadata("whale-notebooks").get_all("Project-URL") or []:
@@ -83,16 +91,29 @@ def repository_url() -> str:
     raise LookupError("whale-notebooks declares no Repository URL")
 
 
+def release_tag() -> str:
+    """The git tag of this version, ``v`` + ``pyproject.toml``'s version (or the
+    installed package's): what Colab opens and installs, never the moving ``main``."""
+    project = _project()
+    if project is not None:
+        return f"v{project['version']}"
+    from importlib import metadata
+
+    return f"v{metadata.version('whale-notebooks')}"
+
+
 def colab_url(name: str) -> str:
-    """Where Colab opens the notebook ``name`` from the repository's main branch."""
+    """Where Colab opens the notebook ``name``: the repository at the release tag."""
     path = repository_url().removeprefix("https://github.com/")
-    return f"https://colab.research.google.com/github/{path}/blob/main/notebooks/{name}.ipynb"
+    return (f"https://colab.research.google.com/github/{path}/blob/{release_tag()}"
+            f"/notebooks/{name}.ipynb")
 
 
 def links(name: str) -> dict[str, str]:
-    """The lines of a notebook that carry the repository URL, as they must read."""
+    """The lines of a notebook that carry the repository URL, as they must read: the
+    notebook and the package both at the release tag."""
     return {"badge": f"# [![Open In Colab]({COLAB_BADGE})]({colab_url(name)})",
-            "install": f"git+{repository_url()}"}
+            "install": f"git+{repository_url()}@{release_tag()}"}
 
 
 def stamp_links(path: Path) -> bool:
