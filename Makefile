@@ -19,7 +19,7 @@ export PYTHONWARNINGS ?= ignore::DeprecationWarning
 export TF_CPP_MIN_LOG_LEVEL = 3
 
 .DEFAULT_GOAL := help
-.PHONY: help env lab data data-kaggle run-all run test test-compat report readme-results html stats gallery bench golden sync lock clean
+.PHONY: help env lab data data-kaggle run-all run test test-compat report readme-results html screenshots stats gallery bench golden sync lock clean
 
 help: ## list the targets
 	@echo "whale-notebooks: make TARGET [PROFILE=$(PROFILES)] [SPLIT=last-rows|known] [NB=03] [JOBS=2]"
@@ -61,6 +61,9 @@ readme-results: $(STAMP) ## replace README.md's results table with outputs/defau
 
 html: $(STAMP) ## render notebooks and report of PROFILE as a site: outputs/PROFILE/html/
 	$(PY) -m whale_utils.book $(OUT)
+
+screenshots: $(STAMP) ## redraw docs/book-*.png from the default run's book (after make run-all)
+	$(PY) -m whale_utils.browser outputs/default docs
 
 data-kaggle: $(STAMP) ## download, unpack and verify the competition into data/kaggle/ (Kaggle API token)
 	$(PY) -m whale_utils.kaggle_data

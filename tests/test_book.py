@@ -9,7 +9,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from whale_utils import book, registry, series
+from whale_utils import book, browser, registry, series
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
@@ -32,7 +32,46 @@ def test_landing_page_has_the_story_results_and_every_notebook(site):
         assert f'href="{notebook}.html"' in index
     assert "Highest MAP@5: " in index and 'src="_images/results.png"' in index
     assert "Step by step" in index and "02 vs 01: MAP@5" in index
-    assert 'href="synthetic-data.html"' in index and 'href="speed.html"' in index
+    for page in book.BEHIND:
+        assert f'href="{page}.html"' in index, f"docs/{page}.md is not in the book"
+
+
+def test_every_docs_page_is_behind_the_series_and_linked_from_the_readme():
+    pages = {path.stem for path in (ROOT / "docs").glob("*.md")}
+    assert pages == set(book.BEHIND)
+    readme = (ROOT / "README.md").read_text()
+    for page in pages:
+        assert f"(docs/{page}.md)" in readme
+
+
+def test_behind_pages_add_what_is_generated_and_link_into_the_repository(site):
+    speed = (site.parent / "book" / "speed.md").read_text()
+    assert "make bench" in speed and "No `make bench` output" in speed   # none in the test
+    colab = (site.parent / "book" / "jupyter-and-colab.md").read_text()
+    assert f"{registry.repository_url()}/blob/{registry.release_tag()}/CONTRIBUTING.md" in colab
+
+
+def test_a_notebook_page_shows_its_parameters_once_with_the_profile_that_set_them(site):
+    page = html.unescape(re.sub(r"<[^>]+>", "", (site / "01_overfit_baseline.html").read_text()))
+    assert page.count("VALIDATION_SPLIT = ") == 1
+    assert "# Parameters" not in page                       # papermill's injected cell
+    assert "EPOCHS = 2  # smoke" in page and "SEED = 0\n" in page
+    assert "'smoke' profile set them" in page
+
+
+def test_screenshots_show_the_default_profiles_values():
+    """docs/book-*.png come from `make screenshots`, which records what they show."""
+    import json
+
+    shown = json.loads((ROOT / "docs" / "screenshots.json").read_text())
+    assert shown["book"] == "default"
+    default = series.load_profile("default")
+    for name, value in shown["parameters"]["01_overfit_baseline"].items():
+        if name in default and not name.endswith("_DIR"):   # paths are written per run
+            assert value == default[name], f"docs/ screenshots show {name} = {value}: " \
+                                           "run `make run-all && make screenshots`"
+    for picture in shown["pictures"]:
+        assert (ROOT / "docs" / picture).is_file()
 
 
 def test_each_notebook_page_launches_its_source_in_colab_and_offers_the_ipynb(site):
@@ -85,7 +124,7 @@ def word_only_in_one_output() -> tuple[str, str]:
 def test_the_book_in_headless_chromium(site):
     from selenium.webdriver.support.ui import WebDriverWait
 
-    driver = book.browser()
+    driver = browser.browser()
     shots = ROOT / "outputs" / "book-test"
     shots.mkdir(parents=True, exist_ok=True)
     broken_images = ("return [...document.images].filter("
@@ -94,7 +133,7 @@ def test_the_book_in_headless_chromium(site):
                ".filter(n => !n.startsWith(arguments[0]))")
 
     def load(page):
-        book.open_page(driver, site / page)
+        browser.open_page(driver, site / page)
 
     try:
         for page, shot in (("index.html", "index.png"), ("01_overfit_baseline.html", "01.png")):

@@ -13,6 +13,7 @@ fetch nothing from outside the site.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -89,50 +90,98 @@ def landing_page(output_dir: Path, chapters: list[str], has_report: bool) -> str
                       "interval):\n", *[f"- {step}" for step in steps], ""]
     parts += ["## Contents\n", "```{toctree}\n:maxdepth: 1\n:caption: The notebooks\n\n"
               + "\n".join(chapters) + "\n```\n",
-              "```{toctree}\n:maxdepth: 1\n:caption: Behind the series\n\nsynthetic-data\nspeed\n```\n"]
+              "```{toctree}\n:maxdepth: 1\n:caption: Behind the series\n\n"
+              + "\n".join(BEHIND) + "\n```\n"]
     return "\n".join(parts)
 
 
-def synthetic_page(output_dir: Path) -> str:
-    """synthetic-data.md: the gallery and the statistics of this profile's data next to
-    the real competition's, when that data is on this machine."""
+DOCS = registry.ROOT / "docs"
+# The "Behind the series" pages (docs/NAME.md), in the book's order.
+BEHIND = ["report-and-book", "synthetic-data", "backbones", "profiles", "speed", "cluster",
+          "jupyter-and-colab", "tests", "layout"]
+
+
+def synthetic_statistics(output_dir: Path) -> str:
+    """What the synthetic-data page adds: this profile's statistics next to the real
+    competition's, when its data is synthetic and on this machine."""
     from whale_utils import data, series, synthetic
 
-    parts = ["# The synthetic data\n",
-             "Without a Kaggle account the series runs on synthetic flukes in exactly the "
-             "competition's layout (`train.csv`, `train/*.jpg`): each whale is a fluke shape "
-             "with its own pattern, photographed several times with changes of angle, light "
-             "and crop, and the number of photos per whale follows the real data's.\n",
-             "![synthetic flukes, one whale per row](gallery.png)\n"]
     try:
         data_dir = (registry.NOTEBOOK_DIR / series.load_profile(output_dir.name)["DATA_DIR"])
     except SystemExit:
         data_dir = None
     if data_dir is not None and (data_dir / data.SYNTHETIC_MARKER).exists():
-        parts += [f"Statistics of this profile's data ({data_dir.name}) next to the real "
-                  "training set's:\n", "```text\n"
-                  + synthetic.format_statistics(synthetic.statistics(data_dir)) + "\n```\n"]
-    else:
-        parts.append("This profile's data is not synthetic, or not on this machine: "
-                     "`make stats PROFILE=default` prints the synthetic data's statistics "
-                     "next to the real ones.\n")
-    return "\n".join(parts)
+        return (f"\n## This profile's data\n\nStatistics of {data_dir.name} next to the real "
+                "training set's:\n\n```text\n"
+                + synthetic.format_statistics(synthetic.statistics(data_dir)) + "\n```\n")
+    return ("\nThis profile's data is not synthetic, or not on this machine: "
+            "`make stats PROFILE=default` prints the synthetic data's statistics "
+            "next to the real ones.\n")
 
 
-def speed_page(bench_output: Path) -> str:
-    """speed.md: the last `make bench` output, when there is one."""
-    parts = ["# Speed\n", "`make bench` measures the student's way against the series' on "
-             "the same photos and the same machine: input throughput, the training step "
-             "with each input path and against the machine's dense matrix product, the "
-             "transfer model with and without cached features, memory, and the whole "
-             "series.\n"]
-    if bench_output.is_file():
-        parts += ["The last run on this machine:\n",
-                  "```text\n" + bench_output.read_text().rstrip() + "\n```\n"]
-    else:
-        parts.append("No `make bench` output on this machine yet: run `make bench`, then "
-                     "`make html` again.\n")
-    return "\n".join(parts)
+def bench_output(bench_txt: Path) -> str:
+    """What the speed page adds: the last `make bench` output on this machine."""
+    if bench_txt.is_file():
+        return ("\n## The last run on this machine\n\n```text\n"
+                + bench_txt.read_text().rstrip() + "\n```\n")
+    return "\nNo `make bench` output on this machine yet: run `make bench`, then `make html`.\n"
+
+
+def behind_page(name: str, output_dir: Path) -> str:
+    """docs/NAME.md as a book page: links to the repository's other files point at the
+    repository (at the release tag), and the generated parts are added."""
+    text = (DOCS / f"{name}.md").read_text(encoding="utf-8")
+    text = text.replace("](../", f"]({registry.repository_url()}/blob/{registry.release_tag()}/")
+    if name == "synthetic-data":
+        text += synthetic_statistics(output_dir)
+    if name == "speed":
+        text += bench_output(output_dir.parent / "bench.txt")
+    return text
+
+
+ASSIGNMENT = re.compile(r"^([A-Z][A-Z0-9_]*) = (.*)$")
+
+
+def _parameter_cells(notebook: dict) -> tuple[int | None, int | None]:
+    tags = [set(cell.get("metadata", {}).get("tags", [])) for cell in notebook["cells"]]
+    return (next((i for i, t in enumerate(tags) if "parameters" in t), None),
+            next((i for i, t in enumerate(tags) if "injected-parameters" in t), None))
+
+
+def _assignments(cell: dict) -> dict[str, str]:
+    source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+    return dict(m.groups() for m in map(ASSIGNMENT.match, source.splitlines()) if m)
+
+
+def parameters_used(notebook: dict) -> dict:
+    """The parameters an executed notebook ran with: its own cell's values, those that
+    papermill injected in their place."""
+    import ast
+
+    own, injected = _parameter_cells(notebook)
+    values = _assignments(notebook["cells"][own]) if own is not None else {}
+    if injected is not None:
+        values.update(_assignments(notebook["cells"][injected]))
+    return {name: ast.literal_eval(value) for name, value in values.items()}
+
+
+def parameters_once(notebook: dict, profile: str) -> dict:
+    """The notebook with one parameters cell holding the values its run used: papermill's
+    injected values written into the notebook's own cell (marked where the profile
+    changed them), the injected cell removed."""
+    own, injected = _parameter_cells(notebook)
+    if own is None or injected is None:
+        return notebook
+    cells = notebook["cells"]
+    used, defaults = _assignments(cells[injected]), _assignments(cells[own])
+    lines = [f"# The values this run used: the {profile!r} profile set them "
+             f"(\"# {profile}\" marks those that differ from the notebook's own)."]
+    for name, value in defaults.items():
+        run_value = used.get(name, value)
+        lines.append(f"{name} = {run_value}" + (f"  # {profile}" if run_value != value else ""))
+    cells[own]["source"] = "\n".join(lines)
+    del cells[injected]
+    return notebook
 
 
 def write_project(output_dir: Path, source: Path) -> list[str]:
@@ -145,19 +194,19 @@ def write_project(output_dir: Path, source: Path) -> list[str]:
     source.mkdir(parents=True)
     for notebook in chapters:
         page = (output_dir / f"{notebook}.ipynb").read_text(encoding="utf-8")
-        (source / f"{notebook}.ipynb").write_text(re.sub(     # no image from Colab's server
-            r"\[!\[Open In Colab\]\([^)]*\)\]", "[Open in Colab]", page), encoding="utf-8")
+        page = re.sub(r"\[!\[Open In Colab\]\([^)]*\)\]", "[Open in Colab]", page)  # no image
+        page = json.dumps(parameters_once(json.loads(page), output_dir.name), indent=1)
+        (source / f"{notebook}.ipynb").write_text(page, encoding="utf-8")
     has_report = (output_dir / "metrics").is_dir()
     if has_report:
         shutil.copy(report.build_report(output_dir) / "results.png", source)
-    gallery = registry.ROOT / "docs" / "gallery.png"
-    if gallery.is_file():
-        shutil.copy(gallery, source)
+    for picture in DOCS.glob("*.png"):
+        shutil.copy(picture, source)
     (source / "conf.py").write_text(CONF.format(
         title=f"whale-notebooks · {output_dir.name}", repository=registry.repository_url()))
     (source / "index.md").write_text(landing_page(output_dir, chapters, has_report))
-    (source / "synthetic-data.md").write_text(synthetic_page(output_dir))
-    (source / "speed.md").write_text(speed_page(output_dir.parent / "bench.txt"))
+    for name in BEHIND:
+        (source / f"{name}.md").write_text(behind_page(name, output_dir), encoding="utf-8")
     return chapters
 
 
@@ -176,51 +225,8 @@ def build_book(output_dir: str | Path) -> Path:
     return out
 
 
-def browser(width: int = 1280, height: int = 1600):
-    """Headless Chromium through Selenium, with no network of its own (Debian's
-    ``chromium`` and ``chromium-driver``)."""
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = shutil.which("chromium") or "chromium"
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--no-first-run", f"--window-size={width},{height}"):
-        options.add_argument(flag)
-    return webdriver.Chrome(service=Service(shutil.which("chromedriver") or "chromedriver"),
-                            options=options)
-
-
-def open_page(driver, page: Path) -> None:
-    """Load a page and wait until it and its images are complete."""
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    driver.get(page.as_uri())
-    WebDriverWait(driver, 60).until(lambda d: d.execute_script(
-        "return document.readyState === 'complete' && [...document.images].every(i => i.complete)"))
-
-
-def screenshots(site: Path, folder: Path, width: int = 1280, height: int = 1000) -> list[Path]:
-    """PNG pictures of the landing page and of notebook 01's page, for the README."""
-    folder.mkdir(parents=True, exist_ok=True)
-    driver = browser(width, height)
-    try:
-        shots = []
-        for page, name in (("index.html", "book-index.png"),
-                           (f"{registry.notebooks()[0]}.html", "book-notebook.png")):
-            open_page(driver, site / page)
-            driver.save_screenshot(str(folder / name))
-            shots.append(folder / name)
-        return shots
-    finally:
-        driver.quit()
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = report.profile_parser("book", "Render a profile's notebooks as a site.")
-    parser.add_argument("--screenshots", metavar="FOLDER",
-                        help="also save pictures of two pages there (headless Chromium)")
     args = parser.parse_args(argv)
     try:
         out = build_book(args.output_dir)
@@ -228,9 +234,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     print(f"book written to {out}/index.html")
-    if args.screenshots:
-        for shot in screenshots(out, Path(args.screenshots)):
-            print(f"screenshot: {shot}")
     return 0
 
 
