@@ -19,7 +19,7 @@ export PYTHONWARNINGS ?= ignore::DeprecationWarning
 export TF_CPP_MIN_LOG_LEVEL = 3
 
 .DEFAULT_GOAL := help
-.PHONY: help env lab data data-kaggle run-all run test test-compat report readme-results html screenshots stats gallery bench golden sync lock clean
+.PHONY: help env lab data data-kaggle run-all run lint test test-compat report readme-results html screenshots stats gallery bench golden sync lock clean
 
 help: ## list the targets
 	@echo "whale-notebooks: make TARGET [PROFILE=$(PROFILES)] [SPLIT=last-rows|known] [NB=03] [JOBS=2]"
@@ -46,7 +46,10 @@ run: $(STAMP) ## execute one notebook: make run NB=03 [PROFILE=...]
 	@test -n "$(NB)" || { echo "error: say which notebook, e.g. make run NB=03"; exit 2; }
 	$(PY) -m whale_utils.series run --profile $(PROFILE) --nb $(NB) --jobs $(JOBS) $(if $(SPLIT),--split $(SPLIT)) $(if $(SCHEDULER),--scheduler $(SCHEDULER))
 
-test: $(STAMP) ## unit tests, notebook sync checks and nbval over the golden notebooks
+lint: $(STAMP) ## ruff over the whole tree (rules in pyproject.toml)
+	$(VENV)/bin/ruff check .
+
+test: $(STAMP) lint ## lint, unit tests, notebook sync checks and nbval over the golden notebooks
 	$(PY) -m whale_utils.series data --profile smoke
 	$(PY) -m pytest tests --nbval-lax --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg
 

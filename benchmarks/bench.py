@@ -237,7 +237,6 @@ class Tee:
 def measure(args) -> int:
     """Every section of the benchmark, printed as it goes."""
 
-    import keras
 
     from whale_utils import augment, backbones, data, models, synthetic, training
 

@@ -127,9 +127,10 @@ else:
 
 # %%
 sample = whales.images[:64]
-for name, x in [("student: caffe preprocess_input / 255", backbones.student_preprocessing(sample)),
-                ("ResNet50V2 expects", backbones.expected_preprocessing("resnet50v2", sample)),
-                ("EfficientNet-Lite0 expects", backbones.expected_preprocessing("efficientnet-lite0", sample))]:
+inputs = {"student: caffe preprocess_input / 255": backbones.student_preprocessing(sample),
+          "ResNet50V2 expects": backbones.expected_preprocessing("resnet50v2", sample),
+          "EfficientNet-Lite0 expects": backbones.expected_preprocessing("efficientnet-lite0", sample)}
+for name, x in inputs.items():
     print(f"{name:40} range [{x.min():+.2f}, {x.max():+.2f}], spread {x.std():.2f}")
 
 # %% [markdown]

@@ -6,10 +6,10 @@ import pickle
 import keras
 import numpy as np
 import pytest
+from conftest import REAL_SAMPLE
 from PIL import Image
 
-from conftest import REAL_SAMPLE
-from whale_utils import backbones, models, params, torch_legacy
+from whale_utils import backbones, kernels, models, params, torch_legacy
 
 
 @pytest.fixture
@@ -180,7 +180,8 @@ def test_feature_extractor_resizes_and_preprocesses_inside():
     layer = extractor.get_layer("lite0_preprocess")
     x = np.array([[[[0, 127, 255]]]], dtype="float32")
     np.testing.assert_allclose(keras.ops.convert_to_numpy(layer(x)), [[[[-127 / 128, 0, 1]]]])
-    assert "resize_for_backbone" not in [l.name for l in backbones.feature_extractor(weights, 32).layers]
+    layers = backbones.feature_extractor(weights, 32).layers
+    assert "resize_for_backbone" not in [layer.name for layer in layers]
 
 
 def test_features_depend_on_the_size_the_backbone_sees(tmp_path):
@@ -247,7 +248,6 @@ def test_notebook_04_with_resnet50v2_offline_runs_and_says_none_offline(tiny_set
     still runs end to end, and its record and prose say the weights were random."""
     import json
 
-    from whale_utils import series
 
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))       # no cached weights
     for proxy in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
@@ -258,7 +258,7 @@ def test_notebook_04_with_resnet50v2_offline_runs_and_says_none_offline(tiny_set
               "OUTPUT_DIR": str(tmp_path / "out"), "VERBOSE": 0, "BACKBONE": "resnet50v2",
               "BACKBONE_SIZE": None, "BACKBONE_WEIGHTS": "auto"}
     executed = tmp_path / "out" / "04_transfer_learning.ipynb"
-    series.execute("04_transfer_learning", params, executed)
+    kernels.execute("04_transfer_learning", params, executed)
     saved = json.loads((tmp_path / "out" / "metrics" / "04_transfer_learning.json").read_text())
     assert (saved["params"]["BACKBONE"], saved["params"]["BACKBONE_WEIGHTS"]) == \
         ("resnet50v2", "none-offline")

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from whale_utils import data, params, series, synthetic
+from whale_utils import data, params, profile, series, synthetic
 
 
 # --------------------------------------------------------------------------- helpers
@@ -329,13 +329,13 @@ def test_unknown_notebook_is_refused_before_any_data_is_made(monkeypatch):
 
 def test_a_failing_notebook_does_not_stop_the_others(tmp_path, monkeypatch, capsys):
     """Real papermill runs: 01 with BATCH_SIZE=0 stops at its parameter check, 06 runs."""
-    smoke = series.load_profile("smoke")
+    smoke = profile.load("smoke")
     out = tmp_path / "outputs"
     (out / "metrics").mkdir(parents=True)
     (out / "metrics" / "06_transfer_early_stopping.json").write_text('{"earlier": "run"}')
-    profile = {**smoke, "OUTPUT_DIR": str(out), "EPOCHS": 1,
-               "notebooks": {"01_overfit_baseline": {"BATCH_SIZE": 0}}}
-    monkeypatch.setattr(series, "load_profile", lambda name: profile)
+    settings = {**smoke, "OUTPUT_DIR": str(out), "EPOCHS": 1,
+                "notebooks": {"01_overfit_baseline": {"BATCH_SIZE": 0}}}
+    monkeypatch.setattr(profile, "load", lambda name: settings)
     sources = listing(series.NOTEBOOK_DIR)
     with pytest.raises(SystemExit, match="1 of 2 notebook"):
         series.run("smoke", ["01", "06"], jobs=1)

@@ -9,7 +9,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from whale_utils import book, browser, registry, series
+from whale_utils import book, browser, profile, registry, series
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
@@ -65,7 +65,7 @@ def test_screenshots_show_the_default_profiles_values():
 
     shown = json.loads((ROOT / "docs" / "screenshots.json").read_text())
     assert shown["book"] == "default"
-    default = series.load_profile("default")
+    default = profile.load("default")
     for name, value in shown["parameters"]["01_overfit_baseline"].items():
         if name in default and not name.endswith("_DIR"):   # paths are written per run
             assert value == default[name], f"docs/ screenshots show {name} = {value}: " \

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from whale_utils import cluster, registry, series
+from whale_utils import cluster, kernels, profile, registry, series
 
 distributed = pytest.importorskip("dask.distributed")
 
@@ -27,12 +27,11 @@ def evaluations(folder):
 
 def test_two_notebooks_on_the_cluster_give_the_local_metrics(tmp_path, monkeypatch,
                                                               local_cluster):
-    smoke = series.load_profile("smoke")
+    smoke = profile.load("smoke")
 
     def into(folder):
         relative = os.path.relpath(tmp_path / folder, registry.NOTEBOOK_DIR)
-        monkeypatch.setattr(series, "load_profile",
-                            lambda name: {**smoke, "OUTPUT_DIR": relative})
+        monkeypatch.setattr(profile, "load", lambda name: {**smoke, "OUTPUT_DIR": relative})
 
     chosen = ["01", "06", "07"]   # 07: its grid search's folds go to the cluster's workers
     into("local")   # with the share of the cluster's host: its cores over its 2 worker threads
@@ -75,7 +74,7 @@ print(json.dumps({"best": search.best_params_, "n_jobs": search.n_jobs,
 def grid_search_in_a_fresh_python(*arguments):
     """The grid search as notebook 07's kernel runs it: a fresh process, with the
     thread share of two parallel notebooks (the workers' share on this host)."""
-    environment = {**os.environ, **series.kernel_threads(2)}
+    environment = {**os.environ, **kernels.kernel_threads(2)}
     environment.pop(cluster.ADDRESS_VARIABLE, None)
     done = subprocess.run([sys.executable, "-c", GRID, *arguments], env=environment,
                           capture_output=True, text=True, check=True)
@@ -95,29 +94,3 @@ def test_grid_search_on_dask_matches_the_sequential_one(local_cluster):
 def test_no_scheduler_answering_is_a_clear_error():
     with pytest.raises(SystemExit, match="SCHEDULER=tcp://127.0.0.1:1: no Dask scheduler"):
         cluster.connect("tcp://127.0.0.1:1")
-
-
-def test_cores_are_shared_only_where_each_kernel_keeps_two_threads_or_kernels_outnumber_cores():
-    assert not series.shares_cores(1, cores=8)          # one kernel: all of them
-    assert not series.shares_cores(2, cores=2)          # one thread each would idle a core
-    assert not series.shares_cores(2, cores=3)
-    assert series.shares_cores(2, cores=4) and series.shares_cores(4, cores=8)
-    assert series.shares_cores(3, cores=2)              # more kernels than cores
-
-
-def test_kernel_threads_share_the_cores_among_the_jobs():
-    assert series.kernel_threads(2, cores=2)["TF_NUM_INTRAOP_THREADS"] == "1"
-    assert series.kernel_threads(1, cores=8)["TF_NUM_INTRAOP_THREADS"] == "8"
-    assert series.kernel_threads(3, cores=8) == {"TF_NUM_INTRAOP_THREADS": "2",
-                                                 "TF_NUM_INTEROP_THREADS": "1",
-                                                 "OMP_NUM_THREADS": "2"}
-    assert series.kernel_threads(4, cores=2)["TF_NUM_INTRAOP_THREADS"] == "1"
-
-
-def test_environment_keeps_what_the_user_set_and_restores(monkeypatch):
-    monkeypatch.setenv("TF_NUM_INTRAOP_THREADS", "7")
-    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
-    with series.environment({"TF_NUM_INTRAOP_THREADS": "1", "OMP_NUM_THREADS": "1"}):
-        assert os.environ["TF_NUM_INTRAOP_THREADS"] == "7"
-        assert os.environ["OMP_NUM_THREADS"] == "1"
-    assert "OMP_NUM_THREADS" not in os.environ and os.environ["TF_NUM_INTRAOP_THREADS"] == "7"

@@ -3,9 +3,9 @@ import os
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import REAL_SAMPLE
 
 from whale_utils import data
-from conftest import REAL_SAMPLE
 
 
 def test_read_labels_takes_first_rows(tiny_set):

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from conftest import REAL_SAMPLE
 
-from whale_utils import embedding, metrics, series
+from whale_utils import embedding, kernels, metrics
 
 
 def test_angular_margin_loss_matches_the_numpy_formula():
@@ -93,7 +93,7 @@ def test_notebook_08_runs_on_the_real_photos(tmp_path):
     params = {"DATA_DIR": str(folder), "N_ROWS": None, "IMG_SIZE": 64, "EPOCHS": 2,
               "BATCH_SIZE": 8, "OUTPUT_DIR": str(tmp_path / "out"), "VERBOSE": 0,
               "TRUNK": "backbone"}     # the ImageNet path, on real flukes
-    series.execute("08_metric_learning", params, tmp_path / "out" / "08_metric_learning.ipynb")
+    kernels.execute("08_metric_learning", params, tmp_path / "out" / "08_metric_learning.ipynb")
     saved = json.loads((tmp_path / "out" / "metrics" / "08_metric_learning.json").read_text())
     assert saved["params"]["DATA"] == "photos" and saved["params"]["N_ROWS"] == len(photos)
     assert saved["params"]["BACKBONE_WEIGHTS"] == "imagenet-package"

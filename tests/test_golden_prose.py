@@ -5,8 +5,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
-
 from conftest import numbers_in, numbers_of
+
 from whale_utils import series
 
 GOLDEN = Path(__file__).resolve().parent / "golden"

@@ -16,7 +16,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from whale_utils import browser, series, synthetic
+from whale_utils import browser, profile, synthetic
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = "01_overfit_baseline"
@@ -49,7 +49,7 @@ def lab(tmp_path_factory):
     """JupyterLab on a free loopback port, serving a folder with notebook 01 set to the
     smoke profile's values; yields (url, folder)."""
     folder = tmp_path_factory.mktemp("lab")
-    smoke = series.load_profile("smoke")
+    smoke = profile.load("smoke")
     data_dir = synthetic.generate(folder / "data", **smoke["synthetic"])
     values = {name: smoke[name] for name in ("N_ROWS", "IMG_SIZE", "EPOCHS", "BATCH_SIZE")}
     values.update(DATA_DIR=str(data_dir), OUTPUT_DIR=str(folder / "outputs"))

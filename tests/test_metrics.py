@@ -60,7 +60,8 @@ def test_evaluate_reports_model_baseline_ceiling_and_known_whales():
     assert result["ceiling"] == 0.75
     assert result["known_rows"] == 3
     assert result["model_known"]["map5"] == 1.0
-    assert result["comparisons"]["baseline"]["map5"]["diff"] == pytest.approx(1 - (1 + 1 / 2 + 1 / 3 + 1 / 4) / 4, abs=1e-6)
+    expected = 1 - (1 + 1 / 2 + 1 / 3 + 1 / 4) / 4
+    assert result["comparisons"]["baseline"]["map5"]["diff"] == pytest.approx(expected, abs=1e-6)
     assert result["per_row"]["model_ap5"].tolist() == [1, 1, 1, 1]
     assert result["per_row"]["label"].tolist() == [0, 1, 2, 3]
     worse = metrics.evaluate_labels(np.eye(4)[[3, 3, 3, 0]], y_val, y_train, new_whale=0)

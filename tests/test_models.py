@@ -13,7 +13,7 @@ def test_student_cnn_architecture():
         "Conv2D", "Conv2D", "MaxPooling2D", "Dropout",
         "Conv2D", "Conv2D", "MaxPooling2D", "BatchNormalization",
         "Flatten", "Dense", "BatchNormalization", "Dense"]
-    assert [l.filters for l in model.layers if hasattr(l, "filters")] == [16, 16, 32, 32, 64, 64]
+    assert [layer.filters for layer in model.layers if hasattr(layer, "filters")] == [16, 16, 32, 32, 64, 64]
     assert model.layers[-1].units == 10 and model.layers[-3].units == 256
     assert model.layers[8].rate == 0.25
 

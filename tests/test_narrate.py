@@ -2,8 +2,8 @@
 
 import numpy as np
 import pytest
-
 from conftest import numbers_in, numbers_of
+
 from whale_utils import metrics, narrate
 
 

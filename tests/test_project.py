@@ -8,7 +8,7 @@ import nbformat
 import pytest
 import yaml
 
-from whale_utils import augment, embedding, params, series
+from whale_utils import augment, embedding, kernels, params, profile, series
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_NAMES = set(params.SHARED)
@@ -66,9 +66,9 @@ def test_parameters_cell_holds_shared_literals(name):
         assert re.fullmatch(rf'[A-Z_]+ = ({literal}|\[{literal}(, {literal})*\])', line), line
 
 
-@pytest.mark.parametrize("profile", series.profiles())
-def test_profiles_name_only_shared_parameters(profile):
-    values = yaml.safe_load((ROOT / "notebooks" / "params" / f"{profile}.yaml").read_text())
+@pytest.mark.parametrize("name", profile.names())
+def test_profiles_name_only_shared_parameters(name):
+    values = yaml.safe_load((ROOT / "notebooks" / "params" / f"{name}.yaml").read_text())
     assert {k for k in values if k.isupper()} == SHARED_NAMES
     for notebook, overrides in values.get("notebooks", {}).items():
         assert notebook in series.NOTEBOOKS and set(overrides) <= set(params.CHECKS)
@@ -79,7 +79,7 @@ def test_parameters_cell_defaults_are_the_default_profile(name):
     """Run from Jupyter, a notebook does what `make run-all` does with the default
     profile (it writes into the same outputs/default)."""
     values = parameter_values(name)
-    default = series.parameters(series.load_profile("default"), name)
+    default = profile.parameters(profile.load("default"), name)
     assert {k: v for k, v in values.items() if k in params.SHARED} == \
         {k: v for k, v in default.items() if k in values}
 
@@ -101,10 +101,10 @@ def test_own_knobs_default_to_the_students_values(name):
 
 
 def test_seed_profile_is_the_students_procedure():
-    params = series.load_profile("seed")
+    params = profile.load("seed")
     assert (params["N_ROWS"], params["IMG_SIZE"], params["EPOCHS"]) == (10000, 100, 10)
     assert (params["VALIDATION_SPLIT"], params["SPLIT"]) == (0.3, "last-rows")
-    assert series.parameters(params, "03_dropout_datagen")["BATCH_SIZE"] == 64
+    assert profile.parameters(params, "03_dropout_datagen")["BATCH_SIZE"] == 64
 
 
 def test_environment_yml_pins_equal_the_lock():
@@ -124,7 +124,7 @@ def test_select_names_unknown_notebook():
 
 def test_execute_refuses_to_write_over_a_source(tmp_path):
     with pytest.raises(SystemExit, match="refusing to overwrite"):
-        series.execute("01_overfit_baseline", {},
+        kernels.execute("01_overfit_baseline", {},
                        ROOT / "notebooks" / "01_overfit_baseline.ipynb")
 
 
@@ -150,7 +150,7 @@ def test_a_run_prints_no_kernel_chatter(tiny_set, tmp_path):
     params = {"DATA_DIR": str(tiny_set), "N_ROWS": None, "IMG_SIZE": 32, "EPOCHS": 1,
               "OUTPUT_DIR": str(tmp_path / "out"), "VERBOSE": 0, "BACKBONE_WEIGHTS": "none"}
     code = ("import json, sys, pathlib; from whale_utils import series; "
-            "series.execute('06_transfer_early_stopping', json.loads(sys.argv[1]), "
+            "kernels.execute('06_transfer_early_stopping', json.loads(sys.argv[1]), "
             "pathlib.Path(sys.argv[2]))")
     done = subprocess.run([sys.executable, "-c", code, json.dumps(params),
                            str(tmp_path / "out" / "06.ipynb")],

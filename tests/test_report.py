@@ -1,6 +1,6 @@
 import pytest
-
 from conftest import save_run
+
 from whale_utils import report, series
 
 

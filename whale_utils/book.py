@@ -104,10 +104,10 @@ BEHIND = ["report-and-book", "synthetic-data", "backbones", "profiles", "speed",
 def synthetic_statistics(output_dir: Path) -> str:
     """What the synthetic-data page adds: this profile's statistics next to the real
     competition's, when its data is synthetic and on this machine."""
-    from whale_utils import data, series, synthetic
+    from whale_utils import data, profile, synthetic
 
     try:
-        data_dir = (registry.NOTEBOOK_DIR / series.load_profile(output_dir.name)["DATA_DIR"])
+        data_dir = (registry.NOTEBOOK_DIR / profile.load(output_dir.name)["DATA_DIR"])
     except SystemExit:
         data_dir = None
     if data_dir is not None and (data_dir / data.SYNTHETIC_MARKER).exists():

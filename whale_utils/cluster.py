@@ -43,7 +43,7 @@ def thread_shares(client) -> dict[str, int]:
     cores = client.run(os.cpu_count)
     workers = client.scheduler_info()["workers"]
     per_host = Counter()
-    for address, info in workers.items():
+    for info in workers.values():
         per_host[info["host"]] += info["nthreads"]
     return {address: max(1, (cores[address] or 1) // per_host[info["host"]])
             for address, info in workers.items()}
@@ -52,10 +52,10 @@ def thread_shares(client) -> dict[str, int]:
 def bound_threads(shares: dict[str, int], dask_worker=None) -> int:
     """Size TensorFlow's pools in this worker process to its share before TensorFlow
     starts there (the folds of 07's grid search run in the workers themselves)."""
-    from whale_utils import series
+    from whale_utils import kernels
 
     threads = shares.get(dask_worker.address, 1)
-    for key, value in series.kernel_threads(1, cores=threads).items():
+    for key, value in kernels.kernel_threads(1, cores=threads).items():
         os.environ.setdefault(key, value)
     return threads
 
@@ -65,11 +65,11 @@ def run_on_worker(notebook: str, params: dict, shares: dict[str, int]) -> dict:
     the failure if any, and the files it wrote under ``OUTPUT_DIR`` as bytes."""
     from dask.distributed import get_worker, rejoin, secede
 
-    from whale_utils import series
+    from whale_utils import kernels
 
     worker = get_worker()
     threads = shares.get(worker.address, 1)
-    environment = {**series.kernel_threads(1, cores=threads),
+    environment = {**kernels.kernel_threads(1, cores=threads),
                    ADDRESS_VARIABLE: worker.scheduler.address}   # 07's grid search uses it
     out_dir = (registry.NOTEBOOK_DIR / params["OUTPUT_DIR"]).resolve()
     output = out_dir / f"{notebook}.ipynb"
@@ -77,11 +77,11 @@ def run_on_worker(notebook: str, params: dict, shares: dict[str, int]) -> dict:
     os.chdir(registry.NOTEBOOK_DIR)   # kernels start here; every task wants the same folder
     start = time.perf_counter()
     try:
-        with series.environment(environment, override=True):
-            series.execute(notebook, params, output)
+        with kernels.environment(environment, override=True):
+            kernels.execute(notebook, params, output)
         failure = None
     except Exception as err:  # noqa: BLE001 - reported by the client with the others
-        failure = series.describe_failure(err, output)
+        failure = kernels.describe_failure(err, output)
     seconds = time.perf_counter() - start
     rejoin()
     files = {path.relative_to(out_dir).as_posix(): path.read_bytes()

@@ -6,6 +6,7 @@ import contextlib
 import os
 import time
 
+
 def grid_search(features, labels, optimizers=("adam", "sgd", "adamax", "nadam"),
                 epochs: int = 10, batch_size: int = 32, cv: int = 2, seed: int = 0,
                 scheduler: str | None = None):

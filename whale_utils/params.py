@@ -153,7 +153,7 @@ def check(namespace: dict) -> dict:
     if "OUTPUT_DIR" in checked:
         writable_folder("OUTPUT_DIR", checked["OUTPUT_DIR"])
     if checked.get("BACKBONE") == "efficientnet-lite0":   # a missing weights package or a
-        from whale_utils import backbones                    # damaged file stops here
+        from whale_utils import backbones  # damaged file stops here
 
         backbones.choose_weights(checked["BACKBONE"], checked.get("BACKBONE_WEIGHTS", "auto"))
     data_dir = checked.get("DATA_DIR")

@@ -16,6 +16,7 @@ from pathlib import Path
 from whale_utils import metrics, narrate, registry
 from whale_utils.record import rows_path
 
+
 def load_metrics(output_dir: str | Path) -> list[dict]:
     """Every ``metrics/*.json`` of one profile's outputs, in notebook order; each record's
     per-row validation results, when saved, under ``"rows"`` (a DataFrame)."""

@@ -1,4 +1,5 @@
-"""The notebooks as a series: profiles, data preparation and papermill runs.
+"""The notebooks as a series: data preparation, the local runner, the golden copies, and
+the command line.
 
     python -m whale_utils.series run --profile smoke [--nb 03]
     python -m whale_utils.series data --profile default
@@ -12,7 +13,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import logging
 import os
 import queue
 import shutil
@@ -21,44 +21,12 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import yaml
-
-from whale_utils import cluster, data, registry
+from whale_utils import cluster, data, kernels, profile, registry
 
 ROOT = registry.ROOT
 NOTEBOOK_DIR = registry.NOTEBOOK_DIR
-PROFILE_DIR = NOTEBOOK_DIR / "params"
 GOLDEN_DIR = ROOT / "tests" / "golden"
 NOTEBOOKS = tuple(registry.notebooks())
-
-
-def profile_folder():
-    """``notebooks/params/`` in a checkout; the copy installed with the package otherwise
-    (a notebook opened alone, as in Colab)."""
-    if PROFILE_DIR.is_dir():
-        return PROFILE_DIR
-    from importlib import resources
-
-    return resources.files("whale_utils.profiles")
-
-
-def profiles() -> list[str]:
-    return sorted(p.name[:-5] for p in profile_folder().iterdir() if p.name.endswith(".yaml"))
-
-
-def load_profile(name: str) -> dict:
-    """The parameters of ``notebooks/params/<name>.yaml``; an old ``SPLIT`` name is
-    replaced by its new one, with a message that says what to write."""
-    path = profile_folder().joinpath(f"{name}.yaml")
-    if not path.is_file():
-        raise SystemExit(f"error: no profile {name!r} ({path}); choose one of {profiles()}")
-    profile = yaml.safe_load(path.read_text())
-    old = profile.get("SPLIT")
-    if old in data.RENAMED_SPLITS:
-        profile["SPLIT"] = data.RENAMED_SPLITS[old]
-        print(f"note: profile {name!r} ({path}): SPLIT: {old} is now called "
-              f"{profile['SPLIT']}; write SPLIT: {profile['SPLIT']} there", file=sys.stderr)
-    return profile
 
 
 def select(names: list[str] | None) -> list[str]:
@@ -75,19 +43,13 @@ def select(names: list[str] | None) -> list[str]:
     return chosen
 
 
-def parameters(profile: dict, notebook: str) -> dict:
-    """The profile's parameters for one notebook, its own overrides applied."""
-    common = {k: v for k, v in profile.items() if k.isupper()}
-    return {**common, **profile.get("notebooks", {}).get(notebook, {})}
-
-
-def prepare_data(profile: dict, name: str) -> None:
+def prepare_data(settings: dict, name: str) -> None:
     """Generate the profile's synthetic data if needed, or check that its data exists."""
-    data_dir = (NOTEBOOK_DIR / profile["DATA_DIR"]).resolve()
-    if "synthetic" in profile:
+    data_dir = (NOTEBOOK_DIR / settings["DATA_DIR"]).resolve()
+    if "synthetic" in settings:
         from whale_utils import synthetic
 
-        options = profile["synthetic"]
+        options = settings["synthetic"]
         start = time.perf_counter()
         synthetic.generate(data_dir, options["images"], options["seed"], options["size"])
         print(f"data: {data_dir} ready ({options['images']} synthetic images, "
@@ -99,43 +61,11 @@ def prepare_data(profile: dict, name: str) -> None:
             "(see data/README.md), or run a synthetic profile: PROFILE=default")
 
 
-def kernel_threads(jobs: int, cores: int | None = None) -> dict[str, str]:
-    """The environment that gives each of ``jobs`` parallel kernels its share of the
-    cores: TensorFlow's intra-op pool (and OpenMP's) sized ``cores // jobs``, one
-    inter-op thread. Read by TensorFlow when it starts in the kernel."""
-    share = str(max(1, (cores or os.cpu_count() or 1) // max(1, jobs)))
-    return {"TF_NUM_INTRAOP_THREADS": share, "TF_NUM_INTEROP_THREADS": "1",
-            "OMP_NUM_THREADS": share}
-
-
-def shares_cores(jobs: int, cores: int | None = None) -> bool:
-    """Whether ``jobs`` parallel kernels get a share of the cores each by default: when
-    every share is two threads or more, or when kernels outnumber cores. Two kernels on
-    two cores keep all cores each: confined to one thread, a kernel cannot use the core
-    its neighbour leaves idle in its Python phases (start, plots, saving); measured
-    slower on 2 cores (README, Profiles)."""
-    cores = cores or os.cpu_count() or 1
-    return jobs > cores or (jobs > 1 and cores // jobs >= 2)
-
-
-@contextlib.contextmanager
-def environment(values: dict[str, str], override: bool = False):
-    """``os.environ`` with ``values`` set, restored afterwards (kernels inherit it); a
-    value the user already set is kept unless ``override``."""
-    saved = dict(os.environ)
-    os.environ.update({k: v for k, v in values.items() if override or k not in os.environ})
-    try:
-        yield
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-
-
-def decode_once(profile: dict, notebooks: list[str]) -> None:
+def decode_once(settings: dict, notebooks: list[str]) -> None:
     """Decode each photo set the notebooks will read into the shared cache before any
     starts, so parallel kernels never decode the same photos twice."""
     wanted = {(p["DATA_DIR"], p["N_ROWS"], p["IMG_SIZE"])
-              for p in (parameters(profile, nb) for nb in notebooks) if "IMG_SIZE" in p}
+              for p in (profile.parameters(settings, nb) for nb in notebooks) if "IMG_SIZE" in p}
     for data_dir, n_rows, img_size in sorted(wanted, key=str):
         folder = (NOTEBOOK_DIR / data_dir).resolve()
         start = time.perf_counter()
@@ -146,46 +76,6 @@ def decode_once(profile: dict, notebooks: list[str]) -> None:
             continue
         print(f"photos: {len(frame)} at {img_size} px decoded or found in the cache "
               f"({time.perf_counter() - start:.1f} s)")
-
-
-class _NotebookNameIsInjected(logging.Filter):
-    """papermill warns about any parameter a notebook does not declare; NOTEBOOK is
-    meant to be injected that way."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "unknown parameter: NOTEBOOK" not in record.getMessage()
-
-
-logging.getLogger("papermill").addFilter(_NotebookNameIsInjected())
-
-
-def execute(notebook: str, params: dict, output: Path, bar: int = 0) -> None:
-    """Run one notebook with papermill, writing the executed copy to ``output``.
-
-    The kernel starts in the current directory: papermill's own ``cwd`` changes the
-    directory of the whole process, which parallel runs cannot share. ``bar`` is the
-    terminal line of its progress bar (one per parallel job).
-    """
-    import papermill as pm
-
-    source = NOTEBOOK_DIR / f"{notebook}.ipynb"
-    declared = pm.inspect_notebook(str(source))
-    output.parent.mkdir(parents=True, exist_ok=True)
-    if output.resolve() == source.resolve():
-        raise SystemExit(f"error: refusing to overwrite the source notebook {source}")
-    progress = {"desc": f"{notebook[:24]:24}", "position": bar, "leave": True}
-    # The kernel leaves C-level output (TensorFlow's runtime) on the terminal instead of
-    # piping it into the notebook: at shutdown that pipe's reader could print tracebacks.
-    # Its own log stays quiet below ERROR (every kernel warned that it runs over TCP on
-    # loopback, nothing a user can act on); what the notebook's code warns goes into
-    # the notebook. NOTEBOOK (the notebook's own name) is not a parameter a user sets:
-    # the runner injects it so that the notebook's record knows whose metrics it writes.
-    pm.execute_notebook(str(source), str(output), progress_bar=progress,
-                        parameters={**{k: v for k, v in params.items() if k in declared},
-                                    "NOTEBOOK": notebook},
-                        kernel_name="python3",
-                        extra_arguments=["--IPKernelApp.capture_fd_output=False",
-                                         "--IPKernelApp.log_level=ERROR"])
 
 
 def run(name: str, notebooks: list[str] | None = None, jobs: int = 1,
@@ -203,27 +93,27 @@ def run(name: str, notebooks: list[str] | None = None, jobs: int = 1,
     that cluster instead (``whale_utils.cluster``).
     ``split`` overrides the profile's SPLIT and writes to ``outputs/<name>-<split>/``.
     """
-    profile = load_profile(name)
+    settings = profile.load(name)
     if split:
-        profile = {**profile, "SPLIT": split, "OUTPUT_DIR": f"{profile['OUTPUT_DIR']}-{split}"}
+        settings = {**settings, "SPLIT": split, "OUTPUT_DIR": f"{settings['OUTPUT_DIR']}-{split}"}
     chosen = select(notebooks)          # a wrong request fails before any data is made
-    prepare_data(profile, name)
-    decode_once(profile, chosen)
-    out_dir = (NOTEBOOK_DIR / profile["OUTPUT_DIR"]).resolve()
+    prepare_data(settings, name)
+    decode_once(settings, chosen)
+    out_dir = (NOTEBOOK_DIR / settings["OUTPUT_DIR"]).resolve()
     bars: queue.Queue[int] = queue.Queue()
     for line in range(max(1, jobs)):
         bars.put(line)
 
     def one(notebook: str) -> tuple[float, str | None]:
-        params = parameters(profile, notebook)
+        params = profile.parameters(settings, notebook)
         output = (NOTEBOOK_DIR / params["OUTPUT_DIR"]).resolve() / f"{notebook}.ipynb"
         bar = bars.get()
         start = time.perf_counter()
         try:
-            execute(notebook, params, output, bar=bar)
+            kernels.execute(notebook, params, output, bar=bar)
             failure = None
         except Exception as err:  # noqa: BLE001 - one notebook's failure must not stop the rest
-            failure = describe_failure(err, output)
+            failure = kernels.describe_failure(err, output)
         finally:
             bars.put(bar)
         return time.perf_counter() - start, failure
@@ -232,17 +122,17 @@ def run(name: str, notebooks: list[str] | None = None, jobs: int = 1,
     if archived:
         print(f"earlier outputs of these notebooks moved to {archived}")
     start = time.perf_counter()
-    order = longest_first(chosen, read_timings(out_dir) or profile.get("estimated_seconds", {}))
+    order = longest_first(chosen, read_timings(out_dir) or settings.get("estimated_seconds", {}))
     address = cluster.scheduler_address(scheduler)
     if address:
         print(f"running {len(chosen)} notebook(s), profile {name!r}, on {address} -> {out_dir}")
-        results = cluster.run_notebooks(address, [(nb, parameters(profile, nb)) for nb in order],
+        results = cluster.run_notebooks(address, [(nb, profile.parameters(settings, nb)) for nb in order],
                                         out_dir)
     else:
         if share_cores is None:
-            share_cores = shares_cores(jobs)
-        threads = kernel_threads(jobs) if share_cores else {}
-        with contextlib.chdir(NOTEBOOK_DIR), environment(threads), \
+            share_cores = kernels.shares_cores(jobs)
+        threads = kernels.kernel_threads(jobs) if share_cores else {}
+        with contextlib.chdir(NOTEBOOK_DIR), kernels.environment(threads), \
                 ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
             print(f"running {len(chosen)} notebook(s), profile {name!r}, {jobs} at a time, "
                   f"{os.environ.get('TF_NUM_INTRAOP_THREADS', 'all')} TensorFlow thread(s) each "
@@ -294,18 +184,6 @@ def longest_first(notebooks: list[str], timings: dict[str, float]) -> list[str]:
     return sorted(notebooks, key=lambda nb: -timings.get(nb, float("inf")))
 
 
-def describe_failure(err: Exception, output: Path) -> str:
-    """Which cell failed and why, and where its partial executed notebook is."""
-    from papermill.exceptions import PapermillExecutionError
-
-    if isinstance(err, PapermillExecutionError):
-        where = f"cell {err.cell_index} (execution count {err.exec_count}), {err.ename}: {err.evalue}"
-    else:
-        where = f"{type(err).__name__}: {err}"
-    partial = f"; partial executed notebook: {output}" if output.exists() else ""
-    return where + partial
-
-
 def archive_previous(out_dir: Path, notebooks: list[str]) -> Path | None:
     """Move earlier executed notebooks and metrics of ``notebooks`` to ``outputs/archive/``."""
     earlier = [path for nb in notebooks for path in
@@ -324,18 +202,18 @@ def archive_previous(out_dir: Path, notebooks: list[str]) -> Path | None:
 
 def golden(notebooks: list[str] | None = None) -> None:
     """Re-execute the golden notebooks of ``tests/golden/`` with the smoke profile."""
-    profile = load_profile("smoke")
+    settings = profile.load("smoke")
     chosen = select(notebooks)
-    prepare_data(profile, "smoke")
+    prepare_data(settings, "smoke")
     for notebook in chosen:
-        params = parameters(profile, notebook)
+        params = profile.parameters(settings, notebook)
         # The golden copies live two folders below the root, the sources one.
         params = {k: (f"../{v}" if k in ("DATA_DIR", "OUTPUT_DIR") else v)
                   for k, v in params.items()}
         params["OUTPUT_DIR"] = "../../outputs/golden"
         print(f"== golden {notebook}", flush=True)
         with contextlib.chdir(GOLDEN_DIR):
-            execute(notebook, params, GOLDEN_DIR / f"{notebook}.ipynb")
+            kernels.execute(notebook, params, GOLDEN_DIR / f"{notebook}.ipynb")
         # Keep the run's metrics beside its golden copy: tests check the generated prose
         # against them (nbval's re-runs write to outputs/golden, never here).
         (GOLDEN_DIR / "metrics").mkdir(exist_ok=True)
@@ -347,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m whale_utils.series",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("command", choices=["run", "data", "golden"])
-    parser.add_argument("--profile", default="default", help=f"one of {profiles()}")
+    parser.add_argument("--profile", default="default", help=f"one of {profile.names()}")
     parser.add_argument("--nb", nargs="*", help="notebook numbers, e.g. 03 (default: all)")
     parser.add_argument("--jobs", type=int, default=1, help="notebooks run at once")
     cores = parser.add_mutually_exclusive_group()
@@ -374,9 +252,9 @@ def main(argv: list[str] | None = None) -> int:
                   "of the notebooks that were running are in outputs/", file=sys.stderr)
             return 130
     elif args.command == "data":
-        profile = load_profile(args.profile)
-        prepare_data(profile, args.profile)
-        data_dir = (NOTEBOOK_DIR / profile["DATA_DIR"]).resolve()
+        settings = profile.load(args.profile)
+        prepare_data(settings, args.profile)
+        data_dir = (NOTEBOOK_DIR / settings["DATA_DIR"]).resolve()
         if args.stats or args.gallery:
             from whale_utils import synthetic
         if args.stats:

@@ -13,7 +13,6 @@ never writes over another's metrics.
 from __future__ import annotations
 
 import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,22 +30,18 @@ def notebook_name(namespace: dict) -> str | None:
     return None
 
 
-def in_colab() -> bool:
-    return "google.colab" in sys.modules
-
-
 def prepare_synthetic_data(data_dir: str | Path) -> bool:
     """Write the synthetic data a profile reads from ``.../synthetic/<profile>`` when it is
     missing (a notebook opened alone, as in Colab). ``False`` when ``data_dir`` is not
     such a folder or already has its ``train.csv``."""
-    from whale_utils import series, synthetic
+    from whale_utils import profile, synthetic
 
     folder = Path(data_dir)
     if (folder / "train.csv").is_file() or folder.parent.name != "synthetic":
         return False
-    if folder.name not in series.profiles():
+    if folder.name not in profile.names():
         return False
-    options = series.load_profile(folder.name).get("synthetic")
+    options = profile.load(folder.name).get("synthetic")
     if not options:
         return False
     print(f"writing the {folder.name!r} profile's synthetic data to {folder} "

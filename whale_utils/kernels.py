@@ -1,0 +1,113 @@
+"""One notebook in one kernel: papermill's run, the kernel's threads and environment,
+and what to say when it fails. The local runner (``series``) and the cluster runner
+(``cluster``) both run notebooks through here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from pathlib import Path
+
+from jupyter_client.manager import AsyncKernelManager
+
+from whale_utils import registry
+
+
+def kernel_threads(jobs: int, cores: int | None = None) -> dict[str, str]:
+    """The environment that gives each of ``jobs`` parallel kernels its share of the
+    cores: TensorFlow's intra-op pool (and OpenMP's) sized ``cores // jobs``, one
+    inter-op thread. Read by TensorFlow when it starts in the kernel."""
+    share = str(max(1, (cores or os.cpu_count() or 1) // max(1, jobs)))
+    return {"TF_NUM_INTRAOP_THREADS": share, "TF_NUM_INTEROP_THREADS": "1",
+            "OMP_NUM_THREADS": share}
+
+
+def shares_cores(jobs: int, cores: int | None = None) -> bool:
+    """Whether ``jobs`` parallel kernels get a share of the cores each by default: when
+    every share is two threads or more, or when kernels outnumber cores. Two kernels on
+    two cores keep all cores each: confined to one thread, a kernel cannot use the core
+    its neighbour leaves idle in its Python phases (start, plots, saving); measured
+    slower on 2 cores (docs/profiles.md)."""
+    cores = cores or os.cpu_count() or 1
+    return jobs > cores or (jobs > 1 and cores // jobs >= 2)
+
+
+@contextlib.contextmanager
+def environment(values: dict[str, str], override: bool = False):
+    """``os.environ`` with ``values`` set, restored afterwards (kernels inherit it); a
+    value the user already set is kept unless ``override``."""
+    saved = dict(os.environ)
+    os.environ.update({k: v for k, v in values.items() if override or k not in os.environ})
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+class QuietShutdownKernelManager(AsyncKernelManager):
+    """A kernel manager that shuts a finished kernel down without interrupting it first.
+
+    jupyter_client sends SIGINT before every shutdown request; a kernel still finishing
+    a message when it arrives logs "ERROR | KeyboardInterrupt caught in kernel." on the
+    console after a notebook that succeeded. The shutdown request alone stops the kernel
+    (then SIGTERM, then SIGKILL, as before); a timed-out cell is still interrupted."""
+
+    async def _async_interrupt_kernel(self) -> None:
+        if self.shutting_down:
+            return
+        await super()._async_interrupt_kernel()
+
+
+class _NotebookNameIsInjected(logging.Filter):
+    """papermill warns about any parameter a notebook does not declare; NOTEBOOK is
+    meant to be injected that way."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "unknown parameter: NOTEBOOK" not in record.getMessage()
+
+
+logging.getLogger("papermill").addFilter(_NotebookNameIsInjected())
+
+
+def execute(notebook: str, params: dict, output: Path, bar: int = 0) -> None:
+    """Run one notebook with papermill, writing the executed copy to ``output``.
+
+    The kernel starts in the current directory: papermill's own ``cwd`` changes the
+    directory of the whole process, which parallel runs cannot share. ``bar`` is the
+    terminal line of its progress bar (one per parallel job).
+    """
+    import papermill as pm
+
+    source = registry.NOTEBOOK_DIR / f"{notebook}.ipynb"
+    declared = pm.inspect_notebook(str(source))
+    output.parent.mkdir(parents=True, exist_ok=True)
+    if output.resolve() == source.resolve():
+        raise SystemExit(f"error: refusing to overwrite the source notebook {source}")
+    progress = {"desc": f"{notebook[:24]:24}", "position": bar, "leave": True}
+    # The kernel leaves C-level output (TensorFlow's runtime) on the terminal instead of
+    # piping it into the notebook: at shutdown that pipe's reader could print tracebacks.
+    # Its own log stays quiet below ERROR (every kernel warned that it runs over TCP on
+    # loopback, nothing a user can act on); what the notebook's code warns goes into
+    # the notebook. NOTEBOOK (the notebook's own name) is not a parameter a user sets:
+    # the runner injects it so that the notebook's record knows whose metrics it writes.
+    pm.execute_notebook(str(source), str(output), progress_bar=progress,
+                        parameters={**{k: v for k, v in params.items() if k in declared},
+                                    "NOTEBOOK": notebook},
+                        kernel_name="python3", kernel_manager_class=QuietShutdownKernelManager,
+                        extra_arguments=["--IPKernelApp.capture_fd_output=False",
+                                         "--IPKernelApp.log_level=ERROR"])
+
+
+def describe_failure(err: Exception, output: Path) -> str:
+    """Which cell failed and why, and where its partial executed notebook is."""
+    from papermill.exceptions import PapermillExecutionError
+
+    if isinstance(err, PapermillExecutionError):
+        where = f"cell {err.cell_index} (execution count {err.exec_count}), {err.ename}: {err.evalue}"
+    else:
+        where = f"{type(err).__name__}: {err}"
+    partial = f"; partial executed notebook: {output}" if output.exists() else ""
+    return where + partial
