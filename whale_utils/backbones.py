@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -273,11 +272,7 @@ def lite0_keras_weights(source: str | Path, cache_dir: str | Path | None = None)
     for name, values in lite0_arrays(model, state, source).items():
         model.get_layer(name).set_weights(values)
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        handle, partial = tempfile.mkstemp(dir=folder, prefix=cache.stem, suffix=".partial.weights.h5")
-        os.close(handle)
-        model.save_weights(partial, overwrite=True)
-        os.replace(partial, cache)
+        data.write_atomically(cache, lambda partial: model.save_weights(partial, overwrite=True))
     except OSError as err:
         raise BackboneError(f"cannot write the converted weights to {folder} ({err.strerror or err}); "
                             "set WHALE_CACHE to a folder you can write to") from None

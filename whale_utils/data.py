@@ -254,13 +254,33 @@ def read_cache(cache: Path, shape: tuple) -> np.ndarray | None:
     return None
 
 
-def write_cache(cache: Path, images: np.ndarray) -> None:
-    """Write atomically under a unique temporary name: parallel runs never see half a file."""
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=cache.parent, prefix=cache.stem + ".", suffix=".partial",
-                                     delete=False) as handle:
-        np.save(handle, images)
-    os.replace(handle.name, cache)
+def write_atomically(path: str | Path, write) -> Path:
+    """Write ``path`` through ``write(temporary_path)`` under a unique temporary name in
+    its folder, then rename it: a reader (another run) never sees half a file, and a
+    failed write (a full disk, an interrupt) leaves no partial file behind."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.",
+                                       suffix=".partial" + "".join(path.suffixes))
+    os.close(handle)
+    try:
+        write(partial)
+        os.replace(partial, path)
+    except BaseException:
+        Path(partial).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_cache(cache: Path, array: np.ndarray) -> None:
+    """Keep ``array`` in the cache file ``cache`` (atomically); where the cache cannot be
+    written (full disk, no permission) say so once and go on without it."""
+    try:
+        write_atomically(cache, lambda partial: np.save(partial, array))
+    except OSError as err:
+        warnings.warn(f"cannot write the cache file {cache} ({err.strerror or err}): going on "
+                      "without it; free some space there or set WHALE_CACHE to another folder",
+                      stacklevel=2)
 
 
 def load_images(data_dir: str | Path, names, img_size: int,

@@ -9,7 +9,7 @@ import platform
 from importlib import metadata
 from pathlib import Path
 
-from whale_utils import metrics, narrate, registry
+from whale_utils import data, metrics, narrate, registry
 
 LIBRARIES = ("tensorflow-cpu", "tensorflow", "keras", "scikeras", "scikit-learn",
              "numpy", "pandas", "pillow")
@@ -70,10 +70,17 @@ def save_metrics(output_dir: str | Path, notebook: str, result: dict, history=No
     if notebook in narrate.STUDENT:
         record["student"] = narrate.STUDENT[notebook]
     path = Path(output_dir) / "metrics" / f"{notebook}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(record, indent=2, default=float) + "\n")
-    if "per_row" in result:
-        pd.DataFrame(result["per_row"]).to_csv(rows_path(path), index=False)
+    # Each file appears whole or not at all (the rows first: the JSON says the run is done).
+    text = json.dumps(record, indent=2, default=float) + "\n"
+    try:
+        if "per_row" in result:
+            data.write_atomically(rows_path(path), lambda partial: pd.DataFrame(
+                result["per_row"]).to_csv(partial, index=False))
+        data.write_atomically(path, lambda partial: Path(partial).write_text(text))
+    except OSError as err:
+        raise OSError(f"cannot write this run's metrics to {path} ({err.strerror or err}): "
+                      "free some space there, or set OUTPUT_DIR to a folder you can write "
+                      "to, and run the notebook again") from None
     return path
 
 

@@ -1,0 +1,86 @@
+"""Faults while things run, not only bad files: what the user sees, and that nothing of
+theirs is lost."""
+
+import errno
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import save_run
+
+from whale_utils import backbones, data, profile, series
+
+
+@pytest.mark.parametrize("text, says", [
+    ("DATA_DIR: [unclosed\n", "is not valid YAML"),
+    ("- just\n- a list\n", "must be a mapping of parameters"),
+])
+def test_a_malformed_profile_is_named_before_anything_runs(tmp_path, monkeypatch, text, says):
+    (tmp_path / "broken.yaml").write_text(text)
+    monkeypatch.setattr(profile, "FOLDER", tmp_path)
+    monkeypatch.setattr(series, "prepare_data", lambda *a: pytest.fail("data prepared"))
+    with pytest.raises(SystemExit) as stop:
+        series.main(["run", "--profile", "broken"])
+    message = str(stop.value)
+    assert says in message and str(tmp_path / "broken.yaml") in message
+
+
+def test_an_unknown_profile_or_notebook_lists_what_exists(monkeypatch):
+    monkeypatch.setattr(series, "prepare_data", lambda *a: pytest.fail("data prepared"))
+    with pytest.raises(SystemExit, match=r"no profile 'nope'.*'default'"):
+        series.main(["run", "--profile", "nope"])
+    with pytest.raises(SystemExit, match=r"no notebook '42'.*01_overfit_baseline"):
+        series.main(["run", "--profile", "smoke", "--nb", "42"])
+
+
+def no_space(*args, **kwargs):
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def test_a_full_disk_leaves_no_half_written_cache_and_says_where(tmp_path, monkeypatch):
+    cache = tmp_path / "cache" / "images-48px.npy"
+    monkeypatch.setattr(np, "save", lambda path, array: (open(path, "wb").write(b"\x93NUMPY"),
+                                                         no_space()))
+    with pytest.warns(UserWarning, match=rf"cannot write the cache file {re.escape(str(cache))} "
+                                         r"\(No space left on device\).*WHALE_CACHE"):
+        data.write_cache(cache, np.zeros((2, 4, 4, 3), np.uint8))
+    assert list((tmp_path / "cache").iterdir()) == []          # nothing half-written
+
+
+def test_metrics_that_cannot_be_written_name_the_file_and_keep_the_earlier_ones(tmp_path,
+                                                                                 monkeypatch):
+    earlier = save_run(tmp_path, "01_overfit_baseline", 0.5)
+    before = earlier.read_bytes()
+    monkeypatch.setattr(Path, "write_text", no_space)
+    with pytest.raises(OSError, match=rf"cannot write this run's metrics to "
+                                      rf"{re.escape(str(earlier))} \(No space left on device\)"):
+        save_run(tmp_path, "01_overfit_baseline", 0.9)
+    monkeypatch.undo()
+    assert earlier.read_bytes() == before                      # the earlier run is intact
+    assert sorted(p.name for p in earlier.parent.iterdir()) == [
+        "01_overfit_baseline.json", "01_overfit_baseline.rows.csv"]
+
+
+def test_an_interrupted_write_leaves_the_old_file_whole(tmp_path):
+    target = tmp_path / "metrics.json"
+    target.write_text("old")
+
+    def interrupted(partial):
+        Path(partial).write_text("half")
+        raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt):
+        data.write_atomically(target, interrupted)
+    assert target.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["metrics.json"]
+
+
+def test_a_damaged_file_in_keras_weights_cache_is_named(tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    damaged = tmp_path / "models" / backbones.RESNET_WEIGHTS_FILE
+    damaged.parent.mkdir()
+    damaged.write_bytes(b"\x89HDF\r\n truncated download")
+    weights = backbones.choose_weights("resnet50v2", "auto")
+    assert weights.source == "imagenet-cached" and weights.load == str(damaged)
+    with pytest.raises(ValueError, match=rf"could not load {re.escape(str(damaged))}.*Delete or "
+                                         "replace it"):
+        backbones.feature_extractor(weights, 32)
