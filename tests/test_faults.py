@@ -2,10 +2,17 @@
 theirs is lost."""
 
 import errno
+import os
 import re
+import signal
+import subprocess
+import sys
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
+import psutil
 import pytest
 from conftest import save_run
 
@@ -84,3 +91,76 @@ def test_a_damaged_file_in_keras_weights_cache_is_named(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match=rf"could not load {re.escape(str(damaged))}.*Delete or "
                                          "replace it"):
         backbones.feature_extractor(weights, 32)
+
+
+def running_kernels() -> list:
+    return [child for child in psutil.Process().children(recursive=True)
+            if "ipykernel" in " ".join(child.cmdline())]
+
+
+def when_a_kernel_runs(action, after: float = 4.0) -> threading.Thread:
+    """Call ``action(kernel)`` once a notebook's kernel has run for ``after`` seconds."""
+    def watch():
+        while not running_kernels():
+            time.sleep(0.2)
+        time.sleep(after)
+        action(running_kernels()[0])
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    return thread
+
+
+@pytest.fixture
+def smoke_into(tmp_path, monkeypatch):
+    """The smoke profile writing into a folder of the test's own."""
+    settings = {**profile.load("smoke"), "OUTPUT_DIR": str(tmp_path / "outputs")}
+    monkeypatch.setattr(profile, "load", lambda name: settings)
+    return tmp_path / "outputs"
+
+
+def test_ctrl_c_stops_the_run_leaves_no_kernel_and_the_next_run_completes(smoke_into, capsys):
+    """Ctrl-C reaches the runner only (as `kill -INT`): it stops the running kernel itself."""
+    when_a_kernel_runs(lambda kernel: os.kill(os.getpid(), signal.SIGINT))
+    assert series.main(["run", "--profile", "smoke", "--nb", "06", "01"]) == 130
+    said = capsys.readouterr().err
+    assert "interrupted: no notebook finished; 06_transfer_early_stopping, 01_overfit_baseline " \
+           "did not" in said and "the next run starts them again" in said
+    assert running_kernels() == []
+    assert not (smoke_into / "metrics" / "01_overfit_baseline.json").exists()
+    series.run("smoke", ["06"])                       # the lock was released; a normal run
+    assert (smoke_into / "metrics" / "06_transfer_early_stopping.json").is_file()
+
+
+def test_a_kernel_that_dies_is_named_with_its_partial_notebook_and_the_others_finish(
+        smoke_into, capsys):
+    when_a_kernel_runs(lambda kernel: kernel.kill())   # as the out-of-memory killer does
+    with pytest.raises(SystemExit, match="1 of 2 notebook"):
+        series.run("smoke", ["06", "01"])
+    said = capsys.readouterr().err
+    partial = smoke_into / "06_transfer_early_stopping.ipynb"
+    assert "FAILED 06_transfer_early_stopping: DeadKernelError" in said
+    assert f"partial executed notebook: {partial}" in said and partial.is_file()
+    assert (smoke_into / "metrics" / "01_overfit_baseline.json").is_file()
+    assert running_kernels() == []
+
+
+def test_a_second_run_on_the_same_outputs_stops_at_once_and_the_lock_dies_with_its_run(tmp_path):
+    with series.exclusive(tmp_path):
+        with pytest.raises(SystemExit, match=rf"another run is writing {re.escape(str(tmp_path))} "
+                                             rf"\(pid {os.getpid()}, started "):
+            with series.exclusive(tmp_path):
+                pass
+    holder = subprocess.Popen([sys.executable, "-c",
+                               "import sys, time; from pathlib import Path; "
+                               "from whale_utils import series\n"
+                               "with series.exclusive(Path(sys.argv[1])):\n"
+                               "    print('held', flush=True); time.sleep(60)", str(tmp_path)],
+                              stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "held"
+    with pytest.raises(SystemExit, match=rf"pid {holder.pid}"):
+        with series.exclusive(tmp_path):
+            pass
+    holder.kill()                                     # a run that crashed
+    holder.wait()
+    with series.exclusive(tmp_path):                  # its lock went with it
+        pass

@@ -101,6 +101,32 @@ def execute(notebook: str, params: dict, output: Path, bar: int = 0) -> None:
                                          "--IPKernelApp.log_level=ERROR"])
 
 
+def stop_kernels(grace: float = 5.0) -> list[int]:
+    """Stop every kernel this process started (SIGTERM, then SIGKILL after ``grace``
+    seconds): after Ctrl-C none is left running. Returns their process ids."""
+    import psutil
+
+    children = [child for child in psutil.Process().children(recursive=True)
+                if "ipykernel" in " ".join(_command_line(child))]
+    for child in children:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            child.terminate()
+    _, alive = psutil.wait_procs(children, timeout=grace)
+    for child in alive:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            child.kill()
+    return [child.pid for child in children]
+
+
+def _command_line(process) -> list[str]:
+    import psutil
+
+    try:
+        return process.cmdline()
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return []
+
+
 def describe_failure(err: Exception, output: Path) -> str:
     """Which cell failed and why, and where its partial executed notebook is."""
     from papermill.exceptions import PapermillExecutionError

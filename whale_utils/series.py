@@ -97,65 +97,126 @@ def run(name: str, notebooks: list[str] | None = None, jobs: int = 1,
     if split:
         settings = {**settings, "SPLIT": split, "OUTPUT_DIR": f"{settings['OUTPUT_DIR']}-{split}"}
     chosen = select(notebooks)          # a wrong request fails before any data is made
+    out_dir = (NOTEBOOK_DIR / settings["OUTPUT_DIR"]).resolve()
+    with exclusive(out_dir):
+        return _run(name, settings, chosen, out_dir, jobs, scheduler, share_cores)
+
+
+@contextlib.contextmanager
+def exclusive(out_dir: Path):
+    """Hold ``out_dir/.run.lock`` while a run writes there: a second run on the same
+    outputs stops at once and names the first (the lock dies with its process)."""
+    import fcntl
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with open(out_dir / LOCK, "a+") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.seek(0)
+            raise SystemExit(f"error: another run is writing {out_dir} ({lock.read().strip()}); "
+                             "wait for it to finish, or run another profile") from None
+        lock.seek(0)
+        lock.truncate()
+        lock.write(f"pid {os.getpid()}, started {time.strftime('%Y-%m-%d %H:%M:%S')}")
+        lock.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+LOCK = ".run.lock"
+
+
+def _run(name: str, settings: dict, chosen: list[str], out_dir: Path, jobs: int,
+         scheduler: str | None, share_cores: bool | None) -> Path:
     prepare_data(settings, name)
     decode_once(settings, chosen)
-    out_dir = (NOTEBOOK_DIR / settings["OUTPUT_DIR"]).resolve()
-    bars: queue.Queue[int] = queue.Queue()
-    for line in range(max(1, jobs)):
-        bars.put(line)
-
-    def one(notebook: str) -> tuple[float, str | None]:
-        params = profile.parameters(settings, notebook)
-        output = (NOTEBOOK_DIR / params["OUTPUT_DIR"]).resolve() / f"{notebook}.ipynb"
-        bar = bars.get()
-        start = time.perf_counter()
-        try:
-            kernels.execute(notebook, params, output, bar=bar)
-            failure = None
-        except Exception as err:  # noqa: BLE001 - one notebook's failure must not stop the rest
-            failure = kernels.describe_failure(err, output)
-        finally:
-            bars.put(bar)
-        return time.perf_counter() - start, failure
-
     archived = archive_previous(out_dir, chosen)
     if archived:
         print(f"earlier outputs of these notebooks moved to {archived}")
     start = time.perf_counter()
     order = longest_first(chosen, read_timings(out_dir) or settings.get("estimated_seconds", {}))
+    work = [(notebook, profile.parameters(settings, notebook)) for notebook in order]
     address = cluster.scheduler_address(scheduler)
     if address:
         print(f"running {len(chosen)} notebook(s), profile {name!r}, on {address} -> {out_dir}")
-        results = cluster.run_notebooks(address, [(nb, profile.parameters(settings, nb)) for nb in order],
-                                        out_dir)
+        results = cluster.run_notebooks(address, work, out_dir)
     else:
-        if share_cores is None:
-            share_cores = kernels.shares_cores(jobs)
-        threads = kernels.kernel_threads(jobs) if share_cores else {}
-        with contextlib.chdir(NOTEBOOK_DIR), kernels.environment(threads), \
-                ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            print(f"running {len(chosen)} notebook(s), profile {name!r}, {jobs} at a time, "
-                  f"{os.environ.get('TF_NUM_INTRAOP_THREADS', 'all')} TensorFlow thread(s) each "
-                  f"-> {out_dir}")
-            try:
-                results = dict(zip(order, pool.map(one, order)))
-            except KeyboardInterrupt:
-                pool.shutdown(wait=True, cancel_futures=True)   # no further notebook starts
-                raise
+        results = run_here(work, jobs, share_cores, f"profile {name!r}", out_dir)
+    summarise(chosen, results, out_dir, time.perf_counter() - start)
+    return out_dir
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during a run: which notebooks finished, and which did not."""
+
+    def __init__(self, finished: list[str], unfinished: list[str]):
+        super().__init__()
+        self.finished, self.unfinished = finished, unfinished
+
+
+def run_here(work: list[tuple[str, dict]], jobs: int, share_cores: bool | None, what: str,
+             out_dir: Path) -> dict[str, tuple[float, str | None]]:
+    """Run ``work`` (notebook, parameters) on this machine, ``jobs`` kernels at a time.
+    On Ctrl-C no further notebook starts, the running kernels are stopped, and
+    ``Interrupted`` says what finished."""
+    if share_cores is None:
+        share_cores = kernels.shares_cores(jobs)
+    threads = kernels.kernel_threads(jobs) if share_cores else {}
+    bars: queue.Queue[int] = queue.Queue()
+    for line in range(max(1, jobs)):
+        bars.put(line)
+    with contextlib.chdir(NOTEBOOK_DIR), kernels.environment(threads), \
+            ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        print(f"running {len(work)} notebook(s), {what}, {jobs} at a time, "
+              f"{os.environ.get('TF_NUM_INTRAOP_THREADS', 'all')} TensorFlow thread(s) each "
+              f"-> {out_dir}")
+        futures = {nb: pool.submit(execute_timed, nb, params, bars) for nb, params in work}
+        try:
+            return {notebook: future.result() for notebook, future in futures.items()}
+        except KeyboardInterrupt:
+            for future in futures.values():
+                future.cancel()                       # no further notebook starts
+            kernels.stop_kernels()                    # the running ones stop now
+            finished = [nb for nb, f in futures.items()
+                        if f.done() and not f.cancelled() and f.exception() is None
+                        and f.result()[1] is None]
+            raise Interrupted(finished, [nb for nb, _ in work if nb not in finished]) from None
+
+
+def execute_timed(notebook: str, params: dict, bars: queue.Queue) -> tuple[float, str | None]:
+    """One notebook through papermill on one progress-bar line: its wall time, and what
+    went wrong (``None`` when nothing did)."""
+    output = (NOTEBOOK_DIR / params["OUTPUT_DIR"]).resolve() / f"{notebook}.ipynb"
+    bar = bars.get()
+    start = time.perf_counter()
+    try:
+        kernels.execute(notebook, params, output, bar=bar)
+        failure = None
+    except Exception as err:  # noqa: BLE001 - one notebook's failure must not stop the rest
+        failure = kernels.describe_failure(err, output)
+    finally:
+        bars.put(bar)
+    return time.perf_counter() - start, failure
+
+
+def summarise(chosen: list[str], results: dict, out_dir: Path, seconds: float) -> None:
+    """Each notebook's time, the wall time, and every failure (then exit non-zero)."""
     print()
     write_timings(out_dir, {nb: seconds for nb, (seconds, failure) in results.items()
                             if not failure})
     for notebook in chosen:
-        seconds, failure = results[notebook]
-        print(f"{notebook:30} {seconds:6.1f} s" + ("  FAILED" if failure else ""))
-    print(f"{'wall time':30} {time.perf_counter() - start:6.1f} s")
+        took, failure = results[notebook]
+        print(f"{notebook:30} {took:6.1f} s" + ("  FAILED" if failure else ""))
+    print(f"{'wall time':30} {seconds:6.1f} s")
     failures = {nb: failure for nb, (_, failure) in results.items() if failure}
     if failures:
         for notebook, failure in failures.items():
             print(f"FAILED {notebook}: {failure}", file=sys.stderr)
         raise SystemExit(f"error: {len(failures)} of {len(chosen)} notebook(s) failed; the "
                          "others ran to the end (see above)")
-    return out_dir
 
 
 TIMINGS = "timings.json"   # each notebook's last wall time, in outputs/<profile>/
@@ -246,10 +307,13 @@ def main(argv: list[str] | None = None) -> int:
         try:
             run(args.profile, args.nb, args.jobs, args.split, args.scheduler,
                 args.share_cores)
-        except KeyboardInterrupt:
-            print("\ninterrupted: no further notebook was started; the sources, the data and "
-                  "earlier outputs (moved to outputs/archive/) are intact; the executed copies "
-                  "of the notebooks that were running are in outputs/", file=sys.stderr)
+        except KeyboardInterrupt as stop:
+            done = getattr(stop, "finished", [])
+            print(f"\ninterrupted: {', '.join(done) or 'no notebook'} finished; "
+                  f"{', '.join(getattr(stop, 'unfinished', [])) or 'the others'} did not (their "
+                  "partial executed copies, if they started, are in outputs/; the next run "
+                  "starts them again). The sources, the data and earlier outputs (moved to "
+                  "outputs/archive/) are intact.", file=sys.stderr)
             return 130
     elif args.command == "data":
         settings = profile.load(args.profile)
