@@ -142,14 +142,15 @@ def test_the_longest_notebooks_start_first(tmp_path):
 
 def test_a_run_prints_no_kernel_chatter(tiny_set, tmp_path):
     """The kernel's own log (it warned once per notebook that it runs over TCP on
-    loopback) stays off the console; the run itself completes."""
+    loopback) and TensorFlow's C++ runtime lines (I0000 ..., E0000 ...) stay off the
+    console, in the notebook's kernel log; the run itself completes."""
     import json
     import subprocess
     import sys
 
     params = {"DATA_DIR": str(tiny_set), "N_ROWS": None, "IMG_SIZE": 32, "EPOCHS": 1,
               "OUTPUT_DIR": str(tmp_path / "out"), "VERBOSE": 0, "BACKBONE_WEIGHTS": "none"}
-    code = ("import json, sys, pathlib; from whale_utils import series; "
+    code = ("import json, sys, pathlib; from whale_utils import kernels; "
             "kernels.execute('06_transfer_early_stopping', json.loads(sys.argv[1]), "
             "pathlib.Path(sys.argv[2]))")
     done = subprocess.run([sys.executable, "-c", code, json.dumps(params),
@@ -159,6 +160,8 @@ def test_a_run_prints_no_kernel_chatter(tiny_set, tmp_path):
     assert (tmp_path / "out" / "metrics" / "06_transfer_early_stopping.json").is_file()
     console = done.stdout + done.stderr
     assert "[IPKernelApp]" not in console and "without encryption" not in console
+    assert "I0000" not in console and "oneDNN" not in console and "absl" not in console
+    assert "oneDNN" in (tmp_path / "out" / "logs" / "06.log").read_text()
 
 
 def test_licence_citation_and_changelog_agree_with_pyproject():

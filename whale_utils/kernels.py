@@ -55,10 +55,26 @@ class QuietShutdownKernelManager(AsyncKernelManager):
     console after a notebook that succeeded. The shutdown request alone stops the kernel
     (then SIGTERM, then SIGKILL, as before); a timed-out cell is still interrupted."""
 
+    log_path: Path | None = None    # where the kernel's own C-level output goes
+
     async def _async_interrupt_kernel(self) -> None:
         if self.shutting_down:
             return
         await super()._async_interrupt_kernel()
+
+    async def _async_launch_kernel(self, kernel_cmd: list[str], **kw) -> None:
+        if self.log_path is None:
+            return await super()._async_launch_kernel(kernel_cmd, **kw)
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.log_path, "ab") as log:    # the kernel keeps its own copy open
+            await super()._async_launch_kernel(kernel_cmd, **{**kw, "stdout": log,
+                                                              "stderr": log})
+
+
+def logging_to(path: Path) -> type[QuietShutdownKernelManager]:
+    """A kernel manager class whose kernels write their process output (TensorFlow's C++
+    runtime lines, a crash's last words) to ``path`` instead of the console."""
+    return type("LoggedKernelManager", (QuietShutdownKernelManager,), {"log_path": Path(path)})
 
 
 class _NotebookNameIsInjected(logging.Filter):
@@ -72,8 +88,15 @@ class _NotebookNameIsInjected(logging.Filter):
 logging.getLogger("papermill").addFilter(_NotebookNameIsInjected())
 
 
+def log_file(output: Path) -> Path:
+    """Where the kernel of the notebook executed into ``output`` logs: ``logs/NN_name.log``
+    beside it."""
+    return output.parent / "logs" / f"{output.stem}.log"
+
+
 def execute(notebook: str, params: dict, output: Path, bar: int = 0) -> None:
-    """Run one notebook with papermill, writing the executed copy to ``output``.
+    """Run one notebook with papermill, writing the executed copy to ``output`` and its
+    kernel's process output to ``log_file(output)`` (the console keeps the progress).
 
     The kernel starts in the current directory: papermill's own ``cwd`` changes the
     directory of the whole process, which parallel runs cannot share. ``bar`` is the
@@ -87,16 +110,18 @@ def execute(notebook: str, params: dict, output: Path, bar: int = 0) -> None:
     if output.resolve() == source.resolve():
         raise SystemExit(f"error: refusing to overwrite the source notebook {source}")
     progress = {"desc": f"{notebook[:24]:24}", "position": bar, "leave": True}
-    # The kernel leaves C-level output (TensorFlow's runtime) on the terminal instead of
-    # piping it into the notebook: at shutdown that pipe's reader could print tracebacks.
-    # Its own log stays quiet below ERROR (every kernel warned that it runs over TCP on
-    # loopback, nothing a user can act on); what the notebook's code warns goes into
+    # The kernel's C-level output (TensorFlow's runtime) goes to its log file, not into
+    # the notebook: at shutdown that pipe's reader could print tracebacks, and on the
+    # console its I/E lines read as errors. Its own log stays quiet below ERROR (every
+    # kernel warned that it runs over TCP on loopback, nothing a user can act on); what
+    # the notebook's code warns goes into
     # the notebook. NOTEBOOK (the notebook's own name) is not a parameter a user sets:
     # the runner injects it so that the notebook's record knows whose metrics it writes.
     pm.execute_notebook(str(source), str(output), progress_bar=progress,
                         parameters={**{k: v for k, v in params.items() if k in declared},
                                     "NOTEBOOK": notebook},
-                        kernel_name="python3", kernel_manager_class=QuietShutdownKernelManager,
+                        kernel_name="python3",
+                        kernel_manager_class=logging_to(log_file(output)),
                         extra_arguments=["--IPKernelApp.capture_fd_output=False",
                                          "--IPKernelApp.log_level=ERROR"])
 
@@ -136,4 +161,5 @@ def describe_failure(err: Exception, output: Path) -> str:
     else:
         where = f"{type(err).__name__}: {err}"
     partial = f"; partial executed notebook: {output}" if output.exists() else ""
-    return where + partial
+    log = f"; kernel log: {log_file(output)}" if log_file(output).is_file() else ""
+    return where + partial + log

@@ -209,7 +209,7 @@ def summarise(chosen: list[str], results: dict, out_dir: Path, seconds: float) -
                             if not failure})
     for notebook in chosen:
         took, failure = results[notebook]
-        print(f"{notebook:30} {took:6.1f} s" + ("  FAILED" if failure else ""))
+        print(f"{notebook:30} {took:6.1f} s  " + ("FAILED" if failure else result_of(out_dir, notebook)))
     print(f"{'wall time':30} {seconds:6.1f} s")
     failures = {nb: failure for nb, (_, failure) in results.items() if failure}
     if failures:
@@ -217,6 +217,15 @@ def summarise(chosen: list[str], results: dict, out_dir: Path, seconds: float) -
             print(f"FAILED {notebook}: {failure}", file=sys.stderr)
         raise SystemExit(f"error: {len(failures)} of {len(chosen)} notebook(s) failed; the "
                          "others ran to the end (see above)")
+
+
+def result_of(out_dir: Path, notebook: str) -> str:
+    """The notebook's validation MAP@5 from the metrics it wrote, for the run's summary."""
+    try:
+        model = json.loads((out_dir / "metrics" / f"{notebook}.json").read_text())["evaluation"]
+        return f"MAP@5 {model['model']['map5']:.3f} (all-new_whale {model['baseline']['map5']:.3f})"
+    except (OSError, ValueError, KeyError):
+        return ""
 
 
 TIMINGS = "timings.json"   # each notebook's last wall time, in outputs/<profile>/
@@ -246,10 +255,12 @@ def longest_first(notebooks: list[str], timings: dict[str, float]) -> list[str]:
 
 
 def archive_previous(out_dir: Path, notebooks: list[str]) -> Path | None:
-    """Move earlier executed notebooks and metrics of ``notebooks`` to ``outputs/archive/``."""
+    """Move earlier executed notebooks, metrics and kernel logs of ``notebooks`` to
+    ``outputs/archive/``."""
     earlier = [path for nb in notebooks for path in
                (out_dir / f"{nb}.ipynb", out_dir / "metrics" / f"{nb}.json",
-                out_dir / "metrics" / f"{nb}.rows.csv") if path.exists()]
+                out_dir / "metrics" / f"{nb}.rows.csv", out_dir / "logs" / f"{nb}.log")
+               if path.exists()]
     if not earlier:
         return None
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(max(p.stat().st_mtime for p in earlier)))
