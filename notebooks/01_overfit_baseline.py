@@ -26,10 +26,10 @@
 # each photo has one `Id` (`w_1a2b3c4`), or `new_whale` for an animal not in the
 # catalogue. This first notebook retells the student's starting point: a small
 # convolutional network trained on the first rows of `train.csv`, with no
-# regularisation at all. It is meant to overfit: training accuracy climbing towards 1
-# while validation accuracy stays near the all-`new_whale` baseline. Whether this run does, and by
-# how much, is computed below from its own numbers. The rest of the series fights that
-# gap, and asks what the numbers really mean.
+# regularisation at all. It is meant to overfit: training accuracy climbing towards a
+# perfect score while validation accuracy stays near the all-`new_whale` baseline.
+# Whether this run does, and by how much, is computed below from its own numbers. The
+# rest of the series fights that gap, and asks what the numbers really mean.
 
 # %% tags=["parameters"]
 DATA_DIR = "../data/synthetic/default"
@@ -73,8 +73,8 @@ run = session.start(globals())
 # ## Data
 #
 # The student took the first `N_ROWS` rows of `train.csv`, resized every photo to a
-# small square, encoded the Ids as integers, and let Keras hold back the last 30 % of
-# the rows for validation (`validation_split=0.3`, which does not shuffle).
+# small square, encoded the Ids as integers, and let Keras hold back the last rows for
+# validation (`validation_split=0.3`: the last 30 %, not shuffled).
 # `load_dataset` does the same and keeps the images as `uint8`: the model rescales
 # them itself. The summary already tells most of the story: look at the share of
 # `new_whale`, and at how many validation rows belong to a whale that never appears
@@ -154,7 +154,7 @@ Markdown(narrate.headline(result, train_accuracy=metrics.last_epoch(history)))
 # - A network with far more weights than training photos, and one or two photos
 #   per whale, can memorise its training photos; validation accuracy is the number
 #   that says whether it learned anything else. Read it against the all-`new_whale`
-#   baseline: 38 % of the rows are `new_whale`.
+#   baseline: the data summary above prints how many rows are `new_whale`.
 # - MAP@5 sees more than accuracy: behind `new_whale`, do the network's next guesses
 #   find known whales more often than the baseline and the pixel neighbour?
 #   That, and the known-whale rows, tell whether it learned anything about flukes.

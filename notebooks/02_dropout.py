@@ -111,8 +111,8 @@ run.record(result, history, whales=whales, model=model)
 # - Dropout switches off random units at every step, so memorising single photos
 #   gets harder: compare the training accuracy above with notebook 01's.
 # - Regularisation cannot create information that is not in the training rows:
-#   most validation whales have no photo, or one, in training, and `new_whale` is
-#   38 % of the rows.
+#   most validation whales have no photo, or one, in training, and many rows are
+#   `new_whale` (notebook 01's data summary counts them).
 # - Compare MAP@5 with the all-`new_whale` line, not with notebook 01 alone; the
 #   report (`make report`) compares 02 with 01 on the same rows, with an interval.
 #

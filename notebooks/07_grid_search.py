@@ -99,20 +99,21 @@ print(f"features: {features.shape}, {features.dtype}")
 #
 # `KerasClassifier` is a scikit-learn classifier, so `GridSearchCV` splits the
 # training rows into two stratified folds, trains on one and scores on the other,
-# for each optimizer; then it refits the best one on all training rows. The wrapper is
-# the student's, scikeras' `KerasClassifier`, through `whale_utils.compat`: scikeras
-# 0.13 is its last release, and from scikit-learn 1.6 on it no longer tells
-# scikit-learn that it is a classifier, so folds would silently stop being stratified.
-# The compat class restores its classifier tags (a test checks it on the installed
-# scikit-learn). The call, with `return_train_score=True`, which keeps the number that
-# misled:
+# for each optimizer; then it refits the best one on all training rows. The student's
+# set-up, with `return_train_score=True`, which keeps each fold's score on the rows it
+# trained on (the wrapper comes through `whale_utils.compat`, which keeps scikeras'
+# last release a classifier for today's scikit-learn):
 
 # %%
-plots.show_code(gridsearch.grid_search)
+plots.show_code(gridsearch.student_grid_search)
+
+# %% [markdown]
+# `gridsearch.fit` runs it here, or on a Dask cluster when the series runs on one.
 
 # %%
-search = gridsearch.grid_search(train_features, whales.y_train, optimizers=OPTIMIZERS,
-                                epochs=EPOCHS, batch_size=BATCH_SIZE, cv=CV_FOLDS, seed=SEED)
+search = gridsearch.student_grid_search(OPTIMIZERS, epochs=EPOCHS, batch_size=BATCH_SIZE,
+                                        cv=CV_FOLDS, seed=SEED)
+gridsearch.fit(search, train_features, whales.y_train)
 table = gridsearch.grid_table(search)
 table
 
@@ -120,9 +121,10 @@ table
 # ### The pitfall: scoring on the rows it trained on
 #
 # `mean_train_score` is the accuracy of each fold's model on the very rows it was
-# fitted on. That is the kind of number the student reported: memorisation, not
+# fitted on: the kind of number the student reported, which measures memory, not
 # identification. The cross-validated score (`mean_test_score`) and, above all, the
-# held-out validation rows tell the truth.
+# held-out validation rows are the measures to read; the cell below prints all three
+# for the best optimizer, and "What this run shows" sets them side by side.
 
 # %%
 best = search.best_estimator_

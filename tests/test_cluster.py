@@ -62,8 +62,8 @@ from whale_utils import gridsearch
 rng = np.random.default_rng(0)
 labels = np.repeat(np.arange(4), 30)
 features = (rng.normal(size=(120, 16)) + 3.0 * labels[:, None]).astype("float32")
-search = gridsearch.grid_search(features, labels, optimizers=("adam", "sgd"), epochs=10,
-                                cv=2, seed=0, scheduler=sys.argv[1] if len(sys.argv) > 1 else None)
+search = gridsearch.fit(gridsearch.student_grid_search(("adam", "sgd"), epochs=10, cv=2, seed=0),
+                        features, labels, scheduler=sys.argv[1] if len(sys.argv) > 1 else None)
 keys = ("mean_test_score", "split0_test_score", "split1_test_score", "mean_train_score")
 print(json.dumps({"best": search.best_params_, "n_jobs": search.n_jobs,
                   "refit": search.best_estimator_.predict_proba(features).round(6).tolist(),

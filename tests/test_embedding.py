@@ -49,6 +49,54 @@ def test_whale_similarity_and_ranking_match_a_brute_force_search():
         assert ranking[q].tolist() == (above + [0] + below)[:5]
 
 
+def test_mean_embedding_and_a_photo_left_out_of_its_own_search():
+    rng = np.random.default_rng(5)
+    gallery = rng.normal(size=(9, 4))
+    gallery /= np.linalg.norm(gallery, axis=1, keepdims=True)
+    labels = np.array([1, 1, 1, 2, 2, 3, 4, 4, 4])
+    query = gallery[[0, 5, 6]]                      # three gallery photos as queries
+    itself = embedding.positions([10, 15, 16], [10, 11, 12, 13, 14, 15, 16, 17, 18])
+    assert itself.tolist() == [0, 5, 6]
+    assert embedding.positions([3, 12], [12, 20]).tolist() == [-1, 0]
+    nearest = embedding.whale_similarity(query, gallery, labels, 5, itself=itself)
+    assert nearest[0, 1] == pytest.approx(max(gallery[1] @ query[0], gallery[2] @ query[0]))
+    assert nearest[1, 3] == -np.inf                 # whale 3's only photo is the query
+    mean = embedding.whale_similarity(query, gallery, labels, 5, per_whale="mean", itself=itself)
+    rest = gallery[1] + gallery[2]                  # whale 1 without the query's photo
+    assert mean[0, 1] == pytest.approx(query[0] @ rest / np.linalg.norm(rest), abs=1e-6)
+    whole = gallery[3] + gallery[4]
+    assert mean[0, 2] == pytest.approx(query[0] @ whole / np.linalg.norm(whole), abs=1e-6)
+    assert mean[1, 3] == -np.inf and mean[0, 0] == -np.inf   # no photo of whale 0
+    with pytest.raises(ValueError, match="per_whale"):
+        embedding.whale_similarity(query, gallery, labels, 5, per_whale="median")
+
+
+def test_shifted_photos_move_with_their_edges_repeated():
+    photos = np.arange(2 * 4 * 4 * 3, dtype=np.uint8).reshape(2, 4, 4, 3)
+    down = embedding.shifted(photos, 1, 0)
+    assert (down[:, 1:] == photos[:, :-1]).all() and (down[:, 0] == photos[:, 0]).all()
+    left = embedding.shifted(photos, 0, -2)
+    assert (left[:, :, :2] == photos[:, :, 2:]).all() and (left[:, :, 3] == photos[:, :, 3]).all()
+    net = embedding.cnn_embedding(16, size=8, seed=0)
+    views = embedding.embed_shifted(net, np.zeros((3, 16, 16, 3), np.uint8) + 90, pixels=2)
+    assert np.allclose(np.linalg.norm(views, axis=1), 1, atol=1e-5)
+
+
+def test_the_ablation_tunes_each_setting_and_compares_it_with_all_steps_off():
+    rng = np.random.default_rng(6)
+    labels = rng.integers(1, 8, 60)
+    noisy = rng.normal(size=(60, 8)).astype("float32")
+    sharp = noisy.copy()
+    sharp[np.arange(60), labels] += 4.0           # the right whale far ahead
+    table = embedding.ablation({(False,): noisy, (True,): sharp}, ["sharper"], labels, 0)
+    assert table["sharper"].tolist() == ["off", "on"]
+    assert table.loc[0, "vs all off"] == 0 and table.loc[1, "vs all off"] > 0.3
+    assert table.loc[1, "MAP@5"] == 1.0
+    assert embedding.best_setting(table, ["sharper"]) == {"sharper": True}
+    tied = embedding.ablation({(False,): sharp, (True,): sharp}, ["useless"], labels, 0)
+    assert embedding.best_setting(tied, ["useless"]) == {"useless": False}   # fewer steps
+
+
 def test_the_threshold_is_tuned_on_held_out_training_rows():
     """tuning_rows splits the training rows only; threshold_curve takes no validation
     data at all, so the notebook's choice cannot depend on it."""
@@ -64,7 +112,8 @@ def test_the_threshold_is_tuned_on_held_out_training_rows():
     query = np.vstack([copies, strangers])
     query /= np.linalg.norm(query, axis=1, keepdims=True)
     query_labels = np.concatenate([labels[:10], np.zeros(10, int)])
-    curve = embedding.threshold_curve(query, query_labels, gallery, labels, 0, 31)
+    similarity = embedding.whale_similarity(query, gallery, labels, 31)
+    curve = embedding.threshold_curve(similarity, query_labels, 0)
     chosen = embedding.choose_threshold(curve)
     assert curve[chosen] == max(curve.values()) and 0.3 < chosen < 0.99
     # too strict a threshold sends the known copies to rank 2, too loose keeps strangers

@@ -177,3 +177,51 @@ def test_licence_citation_and_changelog_agree_with_pyproject():
     changelog = (ROOT / "CHANGELOG.md").read_text()
     assert re.search(rf"^## {re.escape(project['version'])} ", changelog, re.M), \
         f"CHANGELOG.md has no section for version {project['version']}"
+
+
+RESULT_WORDS = re.compile(r"accuracy|of the rows|faster|slower|minutes|seconds|beats|better|"
+                          r"worse|overfit|\bscor|\breached\b", re.I)
+ATTRIBUTED = re.compile(r"student|\btheir\b|competition|leader|winner|\binterval\b", re.I)
+
+
+def numbers_of_prose(sentence: str) -> list[str]:
+    """The numbers a sentence states, leaving out notebook numbers, metric names and
+    shapes (3x3)."""
+    sentence = re.sub(r"MAP@5|AP@5|top-5|\bnotebooks? \d\d(?:-\d\d)?|\(\d\d\)|\d+x\d+", "",
+                      sentence)
+    return re.findall(r"(?<![\w.])(?!0\d\b)\d+(?:\.\d+)?", sentence)
+
+
+def hand_typed_results(markdown: str) -> list[str]:
+    """Sentences of a notebook's Markdown that state a number about a result without
+    naming whose it is (this run's results are generated, never typed)."""
+    text = re.sub(r"`[^`]*`|\]\([^)]*\)", "", markdown)
+    return [" ".join(s.split()) for s in re.split(r"(?<=[.;!?])\s+", text)
+            if numbers_of_prose(s) and RESULT_WORDS.search(s) and not ATTRIBUTED.search(s)]
+
+
+def test_the_prose_check_catches_a_typed_result():
+    assert hand_typed_results("The model scores 0.61 MAP@5, 20 % better than 02.")
+    assert hand_typed_results("About 38 % of the rows are `new_whale`.")
+    assert not hand_typed_results("Notebook 01 overfits when `EPOCHS` is large (see 02).")
+    assert not hand_typed_results("The student's search printed 0.86-0.95 accuracy.")
+
+
+@pytest.mark.parametrize("name", series.NOTEBOOKS)
+def test_notebook_prose_types_no_result_and_takes_the_students_figures_from_narrate(name):
+    from whale_utils import narrate
+
+    student = {f"{v:g}" for figures in narrate.STUDENT.values() for v in figures.values()}
+    student |= {str(n) for run in narrate.STUDENT_MINUTES.values()
+                for n in (*run["minutes"], run["epochs"])}
+    notebook = jupytext.read(ROOT / "notebooks" / f"{name}.py")
+    for cell in notebook.cells:
+        if cell.cell_type != "markdown":
+            continue
+        assert hand_typed_results(cell.source) == [], \
+            "a result typed in prose: generate it (narrate) or print it from a cell"
+        text = re.sub(r"`[^`]*`|\]\([^)]*\)", "", cell.source)
+        for sentence in re.split(r"(?<=[.;!?])\s+", text):
+            if re.search(r"student", sentence) and RESULT_WORDS.search(sentence):
+                assert set(numbers_of_prose(sentence)) <= student, \
+                    f"{sentence!r}: the student's figures live in narrate.STUDENT"

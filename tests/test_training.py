@@ -41,7 +41,8 @@ def test_grid_search_over_the_four_optimizers():
     rng = np.random.default_rng(0)
     labels = np.repeat(np.arange(4), 10)
     features = (rng.normal(size=(40, 16)) + labels[:, None]).astype("float32")
-    search = gridsearch.grid_search(features, labels, epochs=2, batch_size=8, cv=2)
+    search = gridsearch.fit(gridsearch.student_grid_search(epochs=2, batch_size=8, cv=2),
+                            features, labels)
     table = gridsearch.grid_table(search)
     assert sorted(table["optimizer"]) == ["adam", "adamax", "nadam", "sgd"]
     assert {"mean_train_score", "mean_test_score"} <= set(table.columns)

@@ -362,6 +362,19 @@ def feature_extractor(weights: BackboneWeights, img_size: int,
     return keras.Model(inputs, outputs, name=f"{weights.backbone.replace('-', '_')}_backbone")
 
 
+def unfreeze(extractor: keras.Model) -> keras.Model:
+    """Make a ``feature_extractor``'s backbone trainable for fine-tuning, its batch
+    normalisation layers excepted (they keep ImageNet's statistics and scales: a few
+    thousand photos are too few to re-estimate them)."""
+    for layer in extractor.layers:
+        if isinstance(layer, keras.Model):
+            layer.trainable = True
+            for inner in layer.layers:
+                if isinstance(inner, layers.BatchNormalization):
+                    inner.trainable = False
+    return extractor
+
+
 def imagenet_classifier(name: str = "efficientnet-lite0") -> keras.Model:
     """The backbone with its ImageNet classifier: uint8 RGB photos of 224 x 224 in, the
     1000 ImageNet probabilities out (class order of ``imagenet_class_names``)."""

@@ -20,7 +20,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from whale_utils import registry, report
+from whale_utils import narrate, registry, report
 
 STORY = """\
 A student project on the Kaggle *Humpback Whale Identification* competition (2019)
@@ -30,9 +30,7 @@ the same honest way: on the same validation rows, by accuracy, top-5 accuracy an
 (the competition's metric), next to the all-`new_whale` baseline and the ceiling (the
 share of validation rows whose whale appears in training at all).
 
-The student's models reached validation accuracies of 0.357 to 0.390, where the
-all-`new_whale` baseline scored 0.378 on their split: 38 % of the photos are
-`new_whale`. Read the table with that line in mind.
+{student}
 
 The last notebook leaves the student's road: it learns an embedding in which photos of
 one whale lie close, finds a whale by its nearest photo, and treats `new_whale` as a
@@ -68,7 +66,8 @@ html_theme_options = {{
 
 def landing_page(output_dir: Path, chapters: list[str], has_report: bool) -> str:
     """index.md: the story, the results table and chart, the step by step, the contents."""
-    parts = [f"# whale-notebooks ({output_dir.name} profile)\n", STORY]
+    parts = [f"# whale-notebooks ({output_dir.name} profile)\n",
+             STORY.format(student=narrate.student_story())]
     if has_report:
         records = report.load_metrics(output_dir)
         table = report.display_table(report.results_table(records))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import keras
 import numpy as np
+import pandas as pd
 from keras import layers, ops
 
 from whale_utils import metrics
@@ -70,8 +71,8 @@ def cnn_embedding(img_size: int, size: int = EMBEDDING_SIZE, seed: int = 0,
 
 def feature_embedding(n_features: int = 2048, size: int = EMBEDDING_SIZE, seed: int = 0,
                       dropout: float = 0.6) -> keras.Model:
-    """An embedding of frozen backbone features (ResNet50V2's, computed once): a dense
-    layer, dropout and a projection to ``size`` numbers on the unit sphere."""
+    """An embedding of backbone features: a dense layer, dropout and a projection to
+    ``size`` numbers on the unit sphere."""
     return keras.Sequential([
         keras.Input((n_features,)),
         layers.Dense(512, activation="relu"),
@@ -79,6 +80,18 @@ def feature_embedding(n_features: int = 2048, size: int = EMBEDDING_SIZE, seed: 
         layers.Dense(size),
         layers.UnitNormalization(),
     ], name="feature_embedding")
+
+
+def backbone_embedding(weights, img_size: int, backbone_size: int | None = None,
+                       size: int = EMBEDDING_SIZE, seed: int = 0) -> keras.Model:
+    """The ImageNet backbone (``backbones.feature_extractor``) fine-tuned under the head of
+    ``feature_embedding``: uint8 photos in, ``size`` numbers on the unit sphere out."""
+    from whale_utils import backbones
+
+    extractor = backbones.unfreeze(backbones.feature_extractor(weights, img_size, backbone_size))
+    head = feature_embedding(extractor.output_shape[-1], size, seed)
+    photos = keras.Input((img_size, img_size, 3), dtype="uint8")
+    return keras.Model(photos, head(extractor(photos)), name="backbone_embedding")
 
 
 def arcface_model(embedding: keras.Model, n_classes: int, scale: float = SCALE,
@@ -132,14 +145,49 @@ def embed(embedding: keras.Model, images, batch_size: int = 256) -> np.ndarray:
     return np.asarray(embedding.predict(images, batch_size=batch_size, verbose=0))
 
 
-def whale_similarity(query, gallery, gallery_labels, n_classes: int) -> np.ndarray:
+def shifted(images: np.ndarray, dy: int, dx: int) -> np.ndarray:
+    """The photos moved ``dy`` pixels down and ``dx`` right, edges repeated (not mirrored:
+    a mirrored fluke is another whale's pattern)."""
+    pad = max(abs(dy), abs(dx))
+    padded = np.pad(images, ((0, 0), (pad, pad), (pad, pad), (0, 0)), mode="edge")
+    height, width = images.shape[1:3]
+    return padded[:, pad - dy:pad - dy + height, pad - dx:pad - dx + width]
+
+
+def embed_shifted(embedding: keras.Model, images: np.ndarray, pixels: int) -> np.ndarray:
+    """Test-time averaging: the mean embedding of the photo and of its four copies moved
+    ``pixels`` up, down, left and right, scaled back to length 1."""
+    views = [(0, 0), (pixels, 0), (-pixels, 0), (0, pixels), (0, -pixels)]
+    mean = np.mean([embed(embedding, shifted(images, dy, dx)) for dy, dx in views], axis=0)
+    return mean / np.linalg.norm(mean, axis=1, keepdims=True)
+
+
+def whale_similarity(query, gallery, gallery_labels, n_classes: int,
+                     per_whale: str = "nearest", itself=None) -> np.ndarray:
     """For each query photo and each whale: the cosine similarity of its nearest gallery
-    photo of that whale (``-inf`` for a whale with no gallery photo)."""
-    similarity = np.asarray(query) @ np.asarray(gallery).T
-    best = np.full((len(similarity), n_classes), -np.inf, dtype=np.float32)
-    gallery_labels = np.asarray(gallery_labels)
-    for whale in np.unique(gallery_labels):
-        best[:, whale] = similarity[:, gallery_labels == whale].max(axis=1)
+    photo of that whale (``per_whale="nearest"``) or of the whale's mean embedding
+    (``"mean"``); ``-inf`` for a whale with no gallery photo. ``itself``: for each query,
+    the index of the same photo in the gallery (-1: not there), left out of its search."""
+    query, gallery = np.asarray(query), np.asarray(gallery)
+    labels = np.asarray(gallery_labels)
+    rows = np.arange(len(query))
+    itself = np.full(len(query), -1) if itself is None else np.asarray(itself)
+    inside = itself >= 0
+    if per_whale == "nearest":
+        similarity = query @ gallery.T
+        similarity[rows[inside], itself[inside]] = -np.inf
+        return metrics.per_whale_max(similarity, labels, n_classes)
+    if per_whale != "mean":
+        raise ValueError(f"per_whale must be 'nearest' or 'mean', got {per_whale!r}")
+    whales = np.unique(labels)
+    sums = np.stack([gallery[labels == w].sum(axis=0) for w in whales])
+    best = np.full((len(query), n_classes), -np.inf, dtype=np.float32)
+    best[:, whales] = query @ (sums / np.linalg.norm(sums, axis=1, keepdims=True)).T
+    for row in rows[inside]:          # the whale's mean without the query's own photo
+        whale = labels[itself[row]]
+        rest = sums[np.searchsorted(whales, whale)] - gallery[itself[row]]
+        norm = np.linalg.norm(rest)
+        best[row, whale] = query[row] @ rest / norm if norm > 1e-6 else -np.inf
     return best
 
 
@@ -163,13 +211,45 @@ def tuning_rows(n_rows: int, share: float = TUNING_SHARE, seed: int = 0):
     return np.sort(order[:cut]), np.sort(order[cut:])
 
 
-def threshold_curve(query, query_labels, gallery, gallery_labels, new_whale: int,
-                    n_classes: int, thresholds=THRESHOLDS) -> dict[float, float]:
-    """MAP@5 of the held-out training rows (``query``) against the `new_whale` threshold,
-    their whales looked up among the ``gallery`` photos the embedding learned from."""
-    similarity = whale_similarity(query, gallery, gallery_labels, n_classes)
+def threshold_curve(similarity, query_labels, new_whale: int,
+                    thresholds=THRESHOLDS) -> dict[float, float]:
+    """MAP@5 of the held-out training rows against the `new_whale` threshold, from their
+    similarity to each whale (``whale_similarity``; never the validation rows)."""
     return {float(t): metrics.map_at_5(query_labels, retrieval_scores(similarity, new_whale, t))
             for t in thresholds}
+
+
+def positions(rows, gallery_rows) -> np.ndarray:
+    """For each of ``rows``, its index among ``gallery_rows`` (-1 where it is not one)."""
+    index = {row: i for i, row in enumerate(np.asarray(gallery_rows).tolist())}
+    return np.array([index.get(row, -1) for row in np.asarray(rows).tolist()])
+
+
+def ablation(settings: dict[tuple, np.ndarray], steps: list[str], query_labels,
+             new_whale: int) -> pd.DataFrame:
+    """One row per setting (a tuple of on/off, one per step, mapped to the held-out rows'
+    whale similarities): its threshold tuned on those rows, MAP@5 there, and the
+    difference from the setting with every step off with its paired bootstrap interval
+    (``low`` to ``high``, 95 %)."""
+    per_row, rows = {}, []
+    for switches, similarity in settings.items():
+        threshold = choose_threshold(threshold_curve(similarity, query_labels, new_whale))
+        per_row[switches] = metrics.per_row(query_labels,
+                                            retrieval_scores(similarity, new_whale, threshold))
+        rows.append({**{step: "on" if on else "off" for step, on in zip(steps, switches)},
+                     "threshold": threshold, "MAP@5": float(per_row[switches]["ap5"].mean())})
+    base = per_row[tuple(False for _ in steps)]["ap5"]
+    for row, switches in zip(rows, settings):
+        gain = metrics.paired_bootstrap(per_row[switches]["ap5"], base)
+        row.update({"vs all off": gain["diff"], "low": gain["low"], "high": gain["high"]})
+    return pd.DataFrame(rows).round({"MAP@5": 3, "vs all off": 3, "low": 3, "high": 3})
+
+
+def best_setting(table: pd.DataFrame, steps: list[str]) -> dict[str, bool]:
+    """The steps of the table's highest MAP@5 (on a tie, the one with fewer steps on)."""
+    on = table[steps].eq("on")
+    best = max(table.index, key=lambda i: (table.loc[i, "MAP@5"], -int(on.loc[i].sum())))
+    return {step: bool(on.loc[best, step]) for step in steps}
 
 
 def choose_threshold(curve: dict[float, float], fixed: float | None = None) -> float:

@@ -7,22 +7,11 @@ import os
 import time
 
 
-def grid_search(features, labels, optimizers=("adam", "sgd", "adamax", "nadam"),
-                epochs: int = 10, batch_size: int = 32, cv: int = 2, seed: int = 0,
-                scheduler: str | None = None):
-    """The student's GridSearchCV over optimizers, on the transfer head (scikeras).
-
-    Scores each optimizer by ``cv``-fold cross-validation on the training rows
-    (stratified: the wrapper is a classifier) and keeps the training-fold scores too,
-    the number that misleads. The best one is refit on all training rows; ``seconds``
-    is the time of the whole search. With a Dask ``scheduler`` (by default
-    ``$DASK_SCHEDULER_ADDRESS``, set when the series runs on a cluster) the fits run
-    there, through joblib's Dask backend, with the same results.
-    """
-    scheduler = scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS")
-    import warnings
-
-    from sklearn.base import clone
+def student_grid_search(optimizers=("adam", "sgd", "adamax", "nadam"), epochs: int = 10,
+                        batch_size: int = 32, cv: int = 2, seed: int = 0):
+    """The student's set-up: scikeras' ``KerasClassifier`` on notebook 04's head, in
+    ``GridSearchCV`` over optimizers, scored by accuracy on ``cv`` stratified folds of
+    the training rows, keeping each fold's score on its own training rows too."""
     from sklearn.model_selection import GridSearchCV, StratifiedKFold
 
     from whale_utils.compat import KerasClassifier
@@ -32,11 +21,23 @@ def grid_search(features, labels, optimizers=("adam", "sgd", "adamax", "nadam"),
                                 epochs=epochs, batch_size=batch_size, verbose=0,
                                 random_state=seed)
     folds = StratifiedKFold(n_splits=cv, shuffle=True, random_state=seed)
+    return GridSearchCV(estimator, {"optimizer": list(optimizers)}, cv=folds,
+                        scoring="accuracy", return_train_score=True)
+
+
+def fit(search, features, labels, scheduler: str | None = None):
+    """Run ``search`` here, or with a Dask ``scheduler`` (by default
+    ``$DASK_SCHEDULER_ADDRESS``, set when the series runs on a cluster) on the cluster
+    through joblib's Dask backend, with the same results; ``search.seconds`` is the time
+    of the whole search."""
+    import warnings
+
+    from sklearn.base import clone
+
+    scheduler = scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS")
     # On a cluster the best optimizer is refit here, after the Dask client has closed:
     # its threads draw from Python's global random generator, which Keras uses too.
-    search = GridSearchCV(estimator, {"optimizer": list(optimizers)}, cv=folds,
-                          scoring="accuracy", return_train_score=True,
-                          refit=not scheduler, n_jobs=-1 if scheduler else None)
+    search.set_params(refit=not scheduler, n_jobs=-1 if scheduler else None)
     with warnings.catch_warnings():
         # Many whales have a single photo: stratification warns that it cannot split them.
         warnings.filterwarnings("ignore", message="The least populated class")
@@ -44,7 +45,7 @@ def grid_search(features, labels, optimizers=("adam", "sgd", "adamax", "nadam"),
         with on_cluster(scheduler):
             search.fit(features, labels)
         if scheduler:
-            search.best_estimator_ = clone(estimator).set_params(**search.best_params_)
+            search.best_estimator_ = clone(search.estimator).set_params(**search.best_params_)
             search.best_estimator_.fit(features, labels)
     search.seconds = time.perf_counter() - start
     return search

@@ -60,12 +60,21 @@ def pixel_neighbour_scores(x_train, y_train, x_val, new_whale: int,
         return flat / (np.linalg.norm(flat, axis=1, keepdims=True) + 1e-6)
 
     y_train = np.asarray(y_train)
-    similarity = unit_rows(x_val) @ unit_rows(x_train).T
-    scores = np.full((len(x_val), n_classes), -2.0, dtype=np.float32)
-    for label in np.unique(y_train[y_train != new_whale]):
-        scores[:, label] = similarity[:, y_train == label].max(axis=1)
+    known = y_train != new_whale
+    similarity = unit_rows(x_val) @ unit_rows(x_train[known]).T
+    scores = per_whale_max(similarity, y_train[known], n_classes, empty=-2.0)
     scores[:, new_whale] = 2.0
     return scores
+
+
+def per_whale_max(similarity, labels, n_classes: int, empty: float = -np.inf) -> np.ndarray:
+    """For each query (row of ``similarity``) and each Id: the highest similarity among
+    the gallery columns of that Id (``labels``), ``empty`` for an Id with none."""
+    similarity, labels = np.asarray(similarity), np.asarray(labels)
+    best = np.full((len(similarity), n_classes), empty, dtype=np.float32)
+    for label in np.unique(labels):
+        best[:, label] = similarity[:, labels == label].max(axis=1)
+    return best
 
 
 def ceiling(y_train, y_val) -> float:

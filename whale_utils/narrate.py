@@ -28,6 +28,18 @@ STUDENT = {
     "06_transfer_early_stopping": {"val_accuracy": 0.371, "baseline_accuracy": _THEIR_BASELINE},
     "07_grid_search": {"grid_score_low": 0.86, "grid_score_high": 0.95},
 }
+# How long the student's augmented runs took (ImageDataGenerator.flow_from_dataframe).
+STUDENT_MINUTES = {"03_dropout_datagen": {"minutes": (20, 20), "epochs": 10},
+                   "05_transfer_datagen": {"minutes": (20, 25), "epochs": 10}}
+
+
+def student_story() -> str:
+    """The student's results in two sentences, from ``STUDENT`` (the book's landing page)."""
+    accuracies = [r["val_accuracy"] for r in STUDENT.values() if "val_accuracy" in r]
+    return (f"The student's models reached validation accuracies of {min(accuracies):.3f} to "
+            f"{max(accuracies):.3f}, where the all-`new_whale` baseline scored "
+            f"{_THEIR_BASELINE:.3f} on their split: {_THEIR_BASELINE:.0%} of the photos are "
+            "`new_whale`. Read the table with that line in mind.").replace("%", " %")
 
 BASELINE = "the all-`new_whale` baseline"
 PIXEL = "the pixel neighbour"
@@ -115,24 +127,26 @@ def student(notebook: str | None, result: dict, grid_scores: dict | None = None)
     return ""
 
 
-def backbone(backbone_weights: str | None, name: str | None = None) -> str:
-    """Which backbone ran, and a warning when its weights were random."""
+def backbone(backbone_weights: str | None, name: str | None = None,
+             how: str = "frozen") -> str:
+    """Which backbone ran (``how``: frozen, fine-tuned), and a warning when its weights
+    were random."""
     if backbone_weights is None:
         return ""
     which = f"`{name}`" if name else "The backbone"
     if backbone_weights.startswith("none"):
         return (f"{which} ran with **random weights** (`{backbone_weights}`): these results "
                 "say nothing about ImageNet features.")
-    return f"{which} ran with ImageNet weights (`{backbone_weights}`), frozen."
+    return f"{which} ran with ImageNet weights (`{backbone_weights}`), {how}."
 
 
 def what_this_run_shows(result: dict, train_accuracy: float | None = None,
                         notebook: str | None = None, grid_scores: dict | None = None,
-                        backbone_weights: str | None = None, backbone_name: str | None = None
-                        ) -> str:
+                        backbone_weights: str | None = None, backbone_name: str | None = None,
+                        backbone_how: str = "frozen") -> str:
     """The block a notebook shows after Evaluate: every statement about this run's result."""
     comparisons = result["comparisons"]
-    lines = [backbone(backbone_weights, backbone_name),
+    lines = [backbone(backbone_weights, backbone_name, backbone_how),
         overfitting(train_accuracy, result["model"]["accuracy"]),
         versus(result["model"]["map5"], result["baseline"]["map5"],
                comparisons["baseline"]["map5"], BASELINE),
@@ -156,6 +170,25 @@ def headline(result: dict, train_accuracy: float | None = None) -> str:
              versus(result["model"]["map5"], result["baseline"]["map5"],
                     result["comparisons"]["baseline"]["map5"], BASELINE)]
     return " ".join(p for p in parts if p)
+
+
+def ablation(table, steps: list[str], chosen: dict[str, bool], rows: int) -> str:
+    """What notebook 08's ablation found on the held-out training rows, from its table."""
+    on = table[steps].eq("on")
+    best = table[(on == [chosen[s] for s in steps]).all(axis=1)].iloc[0]
+    base = table[~on.any(axis=1)].iloc[0]
+    kept = [s for s in steps if chosen[s]]
+    dropped = [s for s in steps if not chosen[s]]
+    if not kept:
+        return (f"On the {rows} held-out training rows, no step raises MAP@5 "
+                f"({base['MAP@5']:.3f} with every step off): retrieval stays as it was.")
+    interval = {"diff": best["vs all off"], "low": best["low"], "high": best["high"]}
+    words = {"better": "a clear gain", "worse": "a clear loss",
+             "no clear difference": "no clear difference"}[verdict(interval)]
+    return (f"On the {rows} held-out training rows, the highest MAP@5 keeps "
+            f"{', '.join(kept)}" + (f" and leaves out {', '.join(dropped)}" if dropped else "")
+            + f": {best['MAP@5']:.3f} against {base['MAP@5']:.3f} with every step off, "
+            f"{interval_text(interval)}: {words}. Validation below uses this setting.")
 
 
 def step(name: str, previous: str, interval: dict, metric: str = "map5") -> str:
