@@ -86,7 +86,7 @@ whales = data.load_dataset(DATA_DIR, n_rows=N_ROWS, img_size=IMG_SIZE,
 print(whales.describe())
 
 # %%
-plots.show_examples(whales);
+plots.plot_examples(whales);
 
 # %% [markdown]
 # ## Model
@@ -140,7 +140,7 @@ result = metrics.evaluate(training.predict(model, whales.x_val), whales)
 run.show(result, history)
 
 # %%
-run.record(result, history, whales=whales, model=model)
+run.save_metrics(result, history, whales=whales, model=model)
 
 # %% [markdown]
 # ## Takeaways

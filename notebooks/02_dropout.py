@@ -103,7 +103,7 @@ result = metrics.evaluate(training.predict(model, whales.x_val), whales)
 run.show(result, history)
 
 # %%
-run.record(result, history, whales=whales, model=model)
+run.save_metrics(result, history, whales=whales, model=model)
 
 # %% [markdown]
 # ## Takeaways

@@ -84,7 +84,7 @@ whales = run.load_dataset()
 
 # %%
 augmentation = augment.student_augmentation(rotation=ROTATION, zoom=ZOOM, shift=SHIFT, seed=SEED)
-plots.show_augmented(whales.x_train[0], augmentation);
+plots.plot_augmented(whales.x_train[0], augmentation);
 
 # %% [markdown]
 # ## Model
@@ -118,7 +118,7 @@ result = metrics.evaluate(training.predict(model, whales.x_val), whales)
 run.show(result, history)
 
 # %%
-run.record(result, history, whales=whales, model=model)
+run.save_metrics(result, history, whales=whales, model=model)
 
 # %% [markdown]
 # ## Takeaways

@@ -127,7 +127,7 @@ result = metrics.evaluate(training.predict(head, val_features), whales)
 run.show(result, history, backbone_weights=weights.source)
 
 # %%
-run.record(result, history, whales=whales, model=model, backbone_weights=weights.source)
+run.save_metrics(result, history, whales=whales, model=model, backbone_weights=weights.source)
 
 # %% [markdown]
 # ## Takeaways

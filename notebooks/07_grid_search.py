@@ -150,8 +150,8 @@ result = metrics.evaluate(scores, whales)
 run.show(result, history, backbone_weights=weights.source, grid_scores=grid_scores)
 
 # %%
-run.record(result, history, whales=whales, model=model, backbone_weights=weights.source,
-           extra={"grid_search": grid_scores}, seconds=search.seconds)
+run.save_metrics(result, history, whales=whales, model=model, backbone_weights=weights.source,
+                 extra={"grid_search": grid_scores}, seconds=search.seconds)
 
 # %% [markdown]
 # ## Takeaways

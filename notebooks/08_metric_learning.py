@@ -168,7 +168,7 @@ plots.plot_threshold_curve(curve, threshold);
 # and similarities: retrieval needs no class for a whale, only one photo of it.
 
 # %%
-plots.show_nearest(whales, val_embeddings @ train_embeddings.T, rows=[0, 1, 2, 3]);
+plots.plot_nearest(whales, val_embeddings @ train_embeddings.T, rows=[0, 1, 2, 3]);
 
 # %% [markdown]
 # ## What else pays?
@@ -245,11 +245,12 @@ run.show(result, **({"backbone_weights": weights.source, "backbone_how": "fine-t
                     if fine_tuned else {}))
 
 # %%
-run.record(result, history, whales=whales, model=net,
-           backbone_weights=weights.source if fine_tuned else "not used (CNN trunk)",
-           extra={"new_whale_threshold": tuned, "retrieval": chosen,
-                  "tuning_map5": float(ablation.loc[on, "MAP@5"].iloc[0]),
-                  "ablation": ablation.to_dict(orient="records")})
+run.save_metrics(result, history, whales=whales, model=net,
+                 backbone_weights=weights.source if fine_tuned else "not used (CNN trunk)",
+                 extra={"new_whale_threshold": tuned, "retrieval": chosen,
+                        "tuning_map5": float(ablation.loc[on, "MAP@5"].iloc[0]),
+                        "tuning_rows": len(tuning_rows),
+                        "ablation": ablation.to_dict(orient="records")})
 
 # %% [markdown]
 # ## Takeaways

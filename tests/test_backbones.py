@@ -236,8 +236,8 @@ def test_damaged_weights_file_names_it_and_says_how_to_fix(monkeypatch, tmp_path
 
 
 def test_params_and_backbones_agree_on_the_backbones():
-    assert set(params.BACKBONES) == {"efficientnet-lite0", "resnet50v2"}
-    for name in params.BACKBONES:
+    assert set(backbones.BACKBONES) == {"efficientnet-lite0", "resnet50v2"}
+    for name in backbones.BACKBONES:
         assert backbones.choose_weights(name, "none").title in backbones.choose_weights(name, "none").note
 
 

@@ -55,7 +55,7 @@ def test_empty_photo_is_named_as_empty(photos):
     name = names(photos)[0]
     (photos / "train" / name).write_bytes(b"")
     with pytest.raises(data.BadPhotosError, match=rf"{name} \(train.csv row 2\): empty file"):
-        data.load_images(photos, names(photos), 32, cache_dir=None)
+        data.load_photos(photos, names(photos), 32, cache_dir=None)[0]
 
 
 def test_text_file_named_jpg_is_not_an_image(photos):
@@ -63,7 +63,7 @@ def test_text_file_named_jpg_is_not_an_image(photos):
     (photos / "train" / name).write_text("this is not a photo\n")
     with pytest.raises(data.BadPhotosError,
                        match=rf"{name} \(train.csv row 5\): not a readable image"):
-        data.load_images(photos, names(photos), 32, cache_dir=None)
+        data.load_photos(photos, names(photos), 32, cache_dir=None)[0]
 
 
 def test_every_bad_photo_is_listed_at_once(photos):
@@ -71,7 +71,7 @@ def test_every_bad_photo_is_listed_at_once(photos):
     for name in bad:
         (photos / "train" / name).write_bytes(b"\xff\xd8\xff garbage")
     with pytest.raises(data.BadPhotosError) as err:
-        data.load_images(photos, names(photos), 32, cache_dir=None)
+        data.load_photos(photos, names(photos), 32, cache_dir=None)[0]
     assert len(err.value.bad) == 3 and all(name in str(err.value) for name in bad)
 
 
@@ -85,7 +85,7 @@ def test_skip_leaves_bad_photos_out_counted_and_listed(photos, tmp_path):
     assert all(name in str(caught[0].message) for name in bad)
     assert len(whales.frame) == 58 and len(whales.images) == 58
     assert not set(bad) & set(whales.frame["Image"])
-    good = data.load_images(photos, list(whales.frame["Image"]), 32, cache_dir=None)
+    good = data.load_photos(photos, list(whales.frame["Image"]), 32, cache_dir=None)[0]
     assert np.array_equal(good, whales.images)            # each row kept its own photo
     assert set(listing(photos)) == set(before)            # nothing deleted
 
@@ -102,7 +102,7 @@ def test_exif_orientation_is_applied_as_viewers_do(tmp_path, orientation):
     Image.fromarray(picture).save(tmp_path / "train" / "p.jpg", quality=98, exif=exif)
     viewer = ImageOps.exif_transpose(Image.open(tmp_path / "train" / "p.jpg"))
     expected = np.asarray(viewer.resize((32, 32), Image.Resampling.BOX), dtype=float)
-    ours = data.load_images(tmp_path, ["p.jpg"], 32, cache_dir=None)[0].astype(float)
+    ours = data.load_photos(tmp_path, ["p.jpg"], 32, cache_dir=None)[0][0].astype(float)
     assert np.abs(ours - expected).mean() < 3
 
 
@@ -157,7 +157,7 @@ def test_every_missing_photo_is_listed(photos):
         (photos / "train" / name).unlink()
     with pytest.raises(FileNotFoundError, match=r"2 photo\(s\) listed in train.csv do not exist"
                        ) as err:
-        data.load_images(photos, names(photos), 32, cache_dir=None)
+        data.load_photos(photos, names(photos), 32, cache_dir=None)[0]
     assert f"{gone[0]} (train.csv row 3)" in str(err.value)
     assert f"{gone[1]} (train.csv row 4)" in str(err.value)
 
@@ -253,28 +253,28 @@ def test_image_size_beyond_memory_says_how_much(photos, tmp_path, monkeypatch):
 # --------------------------------------------------------------------------- image cache
 def test_photo_replaced_in_the_middle_is_decoded_again(photos, tmp_path):
     listed = names(photos)
-    first = data.load_images(photos, listed, 32, cache_dir=tmp_path)
+    first = data.load_photos(photos, listed, 32, cache_dir=tmp_path)[0]
     middle = photos / "train" / listed[30]
     middle.write_bytes((photos / "train" / listed[0]).read_bytes())
-    second = data.load_images(photos, listed, 32, cache_dir=tmp_path)
+    second = data.load_photos(photos, listed, 32, cache_dir=tmp_path)[0]
     assert np.array_equal(second[30], first[0]) and not np.array_equal(second[30], first[30])
     assert np.array_equal(np.delete(second, 30, 0), np.delete(first, 30, 0))
 
 
 def test_damaged_cache_is_rebuilt_with_a_warning(photos, tmp_path):
     listed = names(photos)
-    fresh = data.load_images(photos, listed, 32, cache_dir=tmp_path)
+    fresh = data.load_photos(photos, listed, 32, cache_dir=tmp_path)[0]
     (cache,) = tmp_path.glob("images-*.npy")
     cache.write_bytes(cache.read_bytes()[:1000])
     with pytest.warns(UserWarning, match=f"cache {cache} cannot be read"):
-        again = data.load_images(photos, listed, 32, cache_dir=tmp_path)
+        again = data.load_photos(photos, listed, 32, cache_dir=tmp_path)[0]
     assert np.array_equal(again, fresh)
     assert np.array_equal(np.load(cache), fresh)           # rebuilt whole
 
 
 def _load_into_cache(args):
     folder, cache = args
-    return data.load_images(folder, data.read_labels(folder)["Image"], 40, cache_dir=cache).sum()
+    return data.load_photos(folder, data.read_labels(folder)["Image"], 40, cache_dir=cache)[0].sum()
 
 
 def test_two_processes_writing_one_cache_at_once(photos, tmp_path):
@@ -324,7 +324,7 @@ def test_out_pointing_at_a_file(tmp_path, capsys):
 def test_unknown_notebook_is_refused_before_any_data_is_made(monkeypatch):
     monkeypatch.setattr(series, "prepare_data", lambda *a: pytest.fail("data prepared"))
     with pytest.raises(SystemExit, match="no notebook '99'"):
-        series.run("smoke", ["99"])
+        series.run_profile("smoke", ["99"])
 
 
 def test_a_failing_notebook_does_not_stop_the_others(tmp_path, monkeypatch, capsys):
@@ -338,7 +338,7 @@ def test_a_failing_notebook_does_not_stop_the_others(tmp_path, monkeypatch, caps
     monkeypatch.setattr(profile, "load", lambda name: settings)
     sources = listing(series.NOTEBOOK_DIR)
     with pytest.raises(SystemExit, match="1 of 2 notebook"):
-        series.run("smoke", ["01", "06"], jobs=1)
+        series.run_profile("smoke", ["01", "06"], jobs=1)
     err = capsys.readouterr().err
     assert "FAILED 01_overfit_baseline: cell" in err and "BATCH_SIZE=0: must be at least 1" in err
     assert f"partial executed notebook: {out / '01_overfit_baseline.ipynb'}" in err
@@ -372,6 +372,6 @@ def test_unusual_but_good_photos_still_load(tmp_path, kind):
     else:
         Image.new("L", (300, 100), 120).save(path)
         colour = (120, 120, 120)
-    image = data.load_images(tmp_path, [path.name], 32, cache_dir=None)[0]
+    image = data.load_photos(tmp_path, [path.name], 32, cache_dir=None)[0][0]
     assert image.shape == (32, 32, 3) and image.dtype == np.uint8
     assert np.abs(image[16, 16].astype(int) - colour).max() <= 6, image[16, 16]

@@ -35,9 +35,9 @@ def test_two_notebooks_on_the_cluster_give_the_local_metrics(tmp_path, monkeypat
 
     chosen = ["01", "06", "07"]   # 07: its grid search's folds go to the cluster's workers
     into("local")   # with the share of the cluster's host: its cores over its 2 worker threads
-    series.run("smoke", chosen, jobs=2, share_cores=True)
+    series.run_profile("smoke", chosen, jobs=2, share_cores=True)
     into("cluster")
-    series.run("smoke", chosen, jobs=2, scheduler=local_cluster.scheduler_address)
+    series.run_profile("smoke", chosen, jobs=2, scheduler=local_cluster.scheduler_address)
     with distributed.Client(local_cluster.scheduler_address) as client:
         prefixes = client.run_on_scheduler(lambda dask_scheduler: list(dask_scheduler.task_prefixes))
     assert any("fit_and_score" in prefix for prefix in prefixes)   # 07's folds, on the workers

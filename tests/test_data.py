@@ -79,10 +79,10 @@ def test_split_rejects_bad_parameters():
 
 def test_load_images_uint8_and_cached(tiny_set, tmp_path):
     names = data.read_labels(tiny_set)["Image"][:10]
-    first = data.load_images(tiny_set, names, 40, cache_dir=tmp_path)
+    first = data.load_photos(tiny_set, names, 40, cache_dir=tmp_path)[0]
     assert first.dtype == np.uint8 and first.shape == (10, 40, 40, 3)
     assert len(list(tmp_path.glob("images-40px-10-*.npy"))) == 1
-    assert np.array_equal(data.load_images(tiny_set, names, 40, cache_dir=tmp_path), first)
+    assert np.array_equal(data.load_photos(tiny_set, names, 40, cache_dir=tmp_path)[0], first)
 
 
 def test_decode_grey_and_png_to_rgb(tmp_path):
@@ -91,7 +91,7 @@ def test_decode_grey_and_png_to_rgb(tmp_path):
     (tmp_path / "train").mkdir()
     Image.new("L", (365, 102), 200).save(tmp_path / "train" / "grey.jpg")
     Image.new("RGBA", (50, 80), (10, 20, 30, 255)).save(tmp_path / "train" / "rgba.png")
-    images = data.load_images(tmp_path, ["grey.jpg", "rgba.png"], 32, cache_dir=None)
+    images = data.load_photos(tmp_path, ["grey.jpg", "rgba.png"], 32, cache_dir=None)[0]
     assert images.shape == (2, 32, 32, 3) and images.dtype == np.uint8
     assert abs(int(images[0, 16, 16, 0]) - 200) <= 1 and np.ptp(images[0, 16, 16]) == 0
     assert images[1, 5, 5].tolist() == [10, 20, 30]
@@ -103,7 +103,7 @@ def test_loads_real_kaggle_photos(tmp_path):
     labels = pd.read_csv(REAL_SAMPLE / "train.csv")
     subset = labels[labels["Image"].isin(names)]
     assert len(subset) == len(names)
-    images = data.load_images(REAL_SAMPLE, subset["Image"], 100, cache_dir=None)
+    images = data.load_photos(REAL_SAMPLE, subset["Image"], 100, cache_dir=None)[0]
     assert images.shape == (len(names), 100, 100, 3) and images.dtype == np.uint8
     assert images.std() > 10  # real content, not blank
 
@@ -126,7 +126,7 @@ def test_large_jpeg_scaled_decode_matches_full_decode(tmp_path):
     y, x = np.mgrid[0:900, 0:1600]
     picture = np.stack([x % 256, y % 256, (x + y) % 256], axis=-1).astype(np.uint8)
     Image.fromarray(picture).save(tmp_path / "train" / "big.jpg", quality=95)
-    ours = data.load_images(tmp_path, ["big.jpg"], 64, cache_dir=None)[0].astype(float)
+    ours = data.load_photos(tmp_path, ["big.jpg"], 64, cache_dir=None)[0][0].astype(float)
     raw = tf.io.read_file(str(tmp_path / "train" / "big.jpg"))
     full = tf.image.resize(tf.io.decode_jpeg(raw, channels=3), (64, 64), method="area").numpy()
     assert np.abs(ours - full).mean() < 4

@@ -127,7 +127,7 @@ def test_ctrl_c_stops_the_run_leaves_no_kernel_and_the_next_run_completes(smoke_
            "did not" in said and "the next run starts them again" in said
     assert running_kernels() == []
     assert not (smoke_into / "metrics" / "01_overfit_baseline.json").exists()
-    series.run("smoke", ["06"])                       # the lock was released; a normal run
+    series.run_profile("smoke", ["06"])                       # the lock was released; a normal run
     assert (smoke_into / "metrics" / "06_transfer_early_stopping.json").is_file()
 
 
@@ -135,7 +135,7 @@ def test_a_kernel_that_dies_is_named_with_its_partial_notebook_and_the_others_fi
         smoke_into, capsys):
     when_a_kernel_runs(lambda kernel: kernel.kill())   # as the out-of-memory killer does
     with pytest.raises(SystemExit, match="1 of 2 notebook"):
-        series.run("smoke", ["06", "01"])
+        series.run_profile("smoke", ["06", "01"])
     said = capsys.readouterr().err
     partial = smoke_into / "06_transfer_early_stopping.ipynb"
     assert "FAILED 06_transfer_early_stopping: DeadKernelError" in said

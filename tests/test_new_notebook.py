@@ -44,7 +44,7 @@ scores = metrics.pixel_neighbour_scores(whales.x_train, whales.y_train, whales.x
                                         whales.new_whale_label, whales.n_classes)
 result = metrics.evaluate(scores, whales)
 run.show(result)
-run.record(result, whales=whales)
+run.save_metrics(result, whales=whales)
 '''
 
 

@@ -60,7 +60,7 @@ def test_parameters_cell_holds_shared_literals(name):
     assert names <= set(params.CHECKS) and {"DATA_DIR", "SEED", "OUTPUT_DIR"} <= names
     # the shared parameters first, then the notebook's own knobs (its lesson's)
     order = re.findall(r"^([A-Z_]+) = ", tagged[0], re.M)
-    assert order == sorted(order, key=lambda n: n in params.OWN)
+    assert order == sorted(order, key=lambda n: n in params.LESSON_KNOBS)
     for line in tagged[0].splitlines():
         literal = r'("[^"]*"|-?[\d.]+|None|True|False)'
         assert re.fullmatch(rf'[A-Z_]+ = ({literal}|\[{literal}(, {literal})*\])', line), line
@@ -96,7 +96,7 @@ def test_own_knobs_default_to_the_students_values(name):
                 "MONITOR": "val_loss", "OPTIMIZERS": ["adam", "sgd", "adamax", "nadam"],
                 # 08's own method: the package's defaults
                 "MARGIN": embedding.MARGIN, "NEW_WHALE_THRESHOLD": None, "TRUNK": "cnn"}
-    for knob in set(values) & set(params.OWN):
+    for knob in set(values) & set(params.LESSON_KNOBS):
         assert values[knob] == students[knob], knob
 
 
@@ -225,3 +225,28 @@ def test_notebook_prose_types_no_result_and_takes_the_students_figures_from_narr
             if re.search(r"student", sentence) and RESULT_WORDS.search(sentence):
                 assert set(numbers_of_prose(sentence)) <= student, \
                     f"{sentence!r}: the student's figures live in narrate.STUDENT"
+
+
+def test_whale_utils_has_no_import_circle():
+    """Every import between whale_utils modules, at the top or inside a function, as a
+    graph: no module reaches itself (cluster once imported series back, and series
+    imported cluster)."""
+    import ast
+
+    graph = {}
+    for path in (ROOT / "whale_utils").glob("*.py"):
+        imported = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module == "whale_utils":
+                imported |= {alias.name for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("whale_utils."):
+                imported.add(node.module.split(".")[1])
+        graph[path.stem] = imported - {path.stem}
+    assert {"series", "cluster", "kernels"} <= set(graph) and "kernels" in graph["cluster"]
+
+    def reaches(start, node, seen):
+        for target in graph.get(node, ()):
+            if target == start or (target not in seen and reaches(start, target, seen | {target})):
+                return True
+        return False
+    assert [module for module in graph if reaches(module, module, set())] == []

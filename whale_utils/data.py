@@ -283,13 +283,6 @@ def write_cache(cache: Path, array: np.ndarray) -> None:
                       stacklevel=2)
 
 
-def load_images(data_dir: str | Path, names, img_size: int,
-                cache_dir: str | Path | None = DEFAULT_CACHE) -> np.ndarray:
-    """All images as one uint8 array (N, img_size, img_size, 3), cached on disk; photos
-    that cannot be decoded stop the load with a list of every one (``BadPhotosError``)."""
-    return load_photos(data_dir, names, img_size, cache_dir, bad_photos="stop")[0]
-
-
 def load_photos(data_dir: str | Path, names, img_size: int,
                 cache_dir: str | Path | None = DEFAULT_CACHE,
                 bad_photos: str = "stop") -> tuple[np.ndarray, np.ndarray]:

@@ -1,11 +1,10 @@
 """The notebooks' parameters, checked once, up front, in one place.
 
-    PARAMS = params.check(globals())
-
-in a notebook's setup checks each name its parameters cell defines (type, range, a
-writable ``OUTPUT_DIR``) before any data is loaded or any model is built, and returns
-them for the metrics record. ``SHARED`` are every notebook's (a profile sets them);
-``OWN`` are the knobs of one notebook's lesson (02's dropout, 06's early stopping...),
+``session.start(globals())``, a notebook's first call, runs ``check`` on each name its
+parameters cell defines (type, range, a writable ``OUTPUT_DIR``) before any data is
+loaded or any model is built, and keeps them for the metrics record. ``SHARED`` are
+every notebook's (a profile sets them); ``LESSON_KNOBS`` are the knobs of one notebook's
+lesson (02's dropout, 06's early stopping...),
 whose defaults are the student's. A wrong value stops the run with a message that
 names the parameter and says what to do.
 """
@@ -21,7 +20,6 @@ from whale_utils.data import RENAMED_SPLITS, SPLITS, split_name
 VERBOSITY = (0, 1, 2)
 MONITORED = ("val_loss", "val_accuracy", "loss", "accuracy")   # what a callback can watch
 MAX_IMG_SIZE = 1024      # the real photos are about 1050 px wide
-BACKBONES = ("efficientnet-lite0", "resnet50v2")   # what whale_utils.backbones builds
 
 
 class ParameterError(ValueError):
@@ -85,6 +83,12 @@ def _optimizers(value) -> list[str]:
     return list(value)
 
 
+def _backbones() -> tuple[str, ...]:
+    from whale_utils.backbones import BACKBONES
+
+    return BACKBONES
+
+
 def _validation_split(value) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ParameterError(f"VALIDATION_SPLIT={value!r}: must be a number between 0 and 1, "
@@ -119,13 +123,13 @@ SHARED = {
     "SEED": lambda name, v: _integer(name, v, 0, 2**32 - 1),
     "OUTPUT_DIR": _text,
     "VERBOSE": lambda name, v: _choice(name, v, VERBOSITY),
-    "BACKBONE": lambda name, v: _choice(name, v, BACKBONES),
+    "BACKBONE": lambda name, v: _choice(name, v, _backbones()),
     "BACKBONE_SIZE": lambda name, v: _integer(name, v, 32, MAX_IMG_SIZE,
                                               none_means="the backbone sees IMG_SIZE"),
     "BACKBONE_WEIGHTS": _text,
 }
 
-OWN = {
+LESSON_KNOBS = {
     "DROPOUT": lambda name, v: _number(name, v, 0, 1, " (the dense layer's dropout rate, e.g. 0.3)"),
     "ROTATION": lambda name, v: _number(name, v, 0, 180, " (degrees, e.g. 10)"),
     "ZOOM": lambda name, v: _number(name, v, 0, 1, " (a fraction, e.g. 0.1)"),
@@ -142,7 +146,7 @@ OWN = {
         high_allowed=True),
 }
 
-CHECKS = {**SHARED, **OWN}
+CHECKS = {**SHARED, **LESSON_KNOBS}
 
 
 def check(namespace: dict) -> dict:

@@ -1,4 +1,7 @@
-"""Figures of the series: sample photos and learning curves, train against validation."""
+"""Figures of the series, each returned for the notebook to show: sample and augmented
+photos, what ImageNet sees, learning curves against the baseline, the scores against
+the yardsticks, 08's threshold curve and nearest photos; and ``show_code``, a function's
+source as the notebook displays it."""
 
 from __future__ import annotations
 
@@ -6,7 +9,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 
-def show_examples(whales, n: int = 8, seed: int = 0):
+def plot_examples(whales, n: int = 8, seed: int = 0):
     """A row of training photos (as the model sees them) with their Ids."""
     rng = np.random.default_rng(seed)
     rows = rng.choice(len(whales.frame), size=min(n, len(whales.frame)), replace=False)
@@ -77,7 +80,7 @@ def plot_baseline_comparison(result: dict, title: str = ""):
     return fig
 
 
-def show_augmented(image, augmentation, n: int = 6):
+def plot_augmented(image, augmentation, n: int = 6):
     """One photo and ``n - 1`` augmented copies of it."""
     batch = np.repeat(image[None], n - 1, axis=0)
     copies = np.asarray(augmentation(batch, training=True)).clip(0, 255).astype("uint8")
@@ -112,7 +115,7 @@ def plot_threshold_curve(curve: dict, chosen: float):
     return fig
 
 
-def show_nearest(whales, similarity, rows, k: int = 5):
+def plot_nearest(whales, similarity, rows, k: int = 5):
     """Validation photos (left) and their ``k`` most similar training photos, each with
     its Id and similarity; a matching Id is marked."""
     train_ids = whales.frame["Id"].iloc[whales.train_idx].to_numpy()

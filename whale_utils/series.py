@@ -78,7 +78,7 @@ def decode_once(settings: dict, notebooks: list[str]) -> None:
               f"({time.perf_counter() - start:.1f} s)")
 
 
-def run(name: str, notebooks: list[str] | None = None, jobs: int = 1,
+def run_profile(name: str, notebooks: list[str] | None = None, jobs: int = 1,
         split: str | None = None, scheduler: str | None = None,
         share_cores: bool | None = None) -> Path:
     """Execute the chosen notebooks of profile ``name`` into ``outputs/<name>/``.
@@ -316,7 +316,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "run":
         try:
-            run(args.profile, args.nb, args.jobs, args.split, args.scheduler,
+            run_profile(args.profile, args.nb, args.jobs, args.split, args.scheduler,
                 args.share_cores)
         except KeyboardInterrupt as stop:
             done = getattr(stop, "finished", [])

@@ -3,7 +3,7 @@
     run = session.start(globals())      # Setup: data ready, parameters checked, seeds set
     ...
     run.show(result, history)           # Evaluate: table, curves, what this run shows
-    run.record(result, history, whales=whales, model=model)   # the metrics JSON
+    run.save_metrics(result, history, whales=whales, model=model)   # the metrics JSON
 
 ``start`` learns the notebook's name from the runner (papermill injects ``NOTEBOOK``),
 from the Jupyter session (``JPY_SESSION_NAME``) or from VS Code, so a copied notebook
@@ -53,7 +53,7 @@ def prepare_synthetic_data(data_dir: str | Path) -> bool:
 
 
 @dataclass
-class Run:
+class NotebookRun:
     """One notebook's run: its name, its checked parameters, and how it reports."""
 
     notebook: str | None
@@ -103,7 +103,7 @@ class Run:
             result, train_accuracy=metrics.last_epoch(history, "accuracy"),
             notebook=self.notebook, **about))
 
-    def record(self, result: dict, history=None, *, whales=None, model=None,
+    def save_metrics(self, result: dict, history=None, *, whales=None, model=None,
                backbone_weights: str | None = None, extra: dict | None = None,
                seconds: float | None = None) -> Path | None:
         """Write ``OUTPUT_DIR/metrics/<notebook>.json`` with the parameters the run used
@@ -125,7 +125,7 @@ class Run:
         return path
 
 
-def start(namespace: dict) -> Run:
+def start(namespace: dict) -> NotebookRun:
     """Set a notebook up from its parameters (``globals()``): the profile's synthetic data
     written if missing, every parameter checked, versions printed, seeds set."""
     from whale_utils import training
@@ -138,4 +138,4 @@ def start(namespace: dict) -> Run:
     print(f"notebook: {name or 'unnamed (metrics will not be written)'}")
     if "SEED" in checked:
         training.set_seed(checked["SEED"])
-    return Run(notebook=name, params=checked)
+    return NotebookRun(notebook=name, params=checked)
