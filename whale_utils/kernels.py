@@ -94,9 +94,11 @@ def log_file(output: Path) -> Path:
     return output.parent / "logs" / f"{output.stem}.log"
 
 
-def execute(notebook: str, params: dict, output: Path, bar: int = 0) -> None:
+def execute(notebook: str, params: dict, output: Path, bar: int = 0,
+            log: Path | None = None) -> None:
     """Run one notebook with papermill, writing the executed copy to ``output`` and its
-    kernel's process output to ``log_file(output)`` (the console keeps the progress).
+    kernel's process output to ``log`` (by default ``log_file(output)``; the console
+    keeps the progress).
 
     The kernel starts in the current directory: papermill's own ``cwd`` changes the
     directory of the whole process, which parallel runs cannot share. ``bar`` is the
@@ -121,7 +123,7 @@ def execute(notebook: str, params: dict, output: Path, bar: int = 0) -> None:
                         parameters={**{k: v for k, v in params.items() if k in declared},
                                     "NOTEBOOK": notebook},
                         kernel_name="python3",
-                        kernel_manager_class=logging_to(log_file(output)),
+                        kernel_manager_class=logging_to(log or log_file(output)),
                         extra_arguments=["--IPKernelApp.capture_fd_output=False",
                                          "--IPKernelApp.log_level=ERROR"])
 

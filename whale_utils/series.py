@@ -285,7 +285,8 @@ def golden(notebooks: list[str] | None = None) -> None:
         params["OUTPUT_DIR"] = "../../outputs/golden"
         print(f"== golden {notebook}", flush=True)
         with contextlib.chdir(GOLDEN_DIR):
-            kernels.execute(notebook, params, GOLDEN_DIR / f"{notebook}.ipynb")
+            kernels.execute(notebook, params, GOLDEN_DIR / f"{notebook}.ipynb",
+                            log=ROOT / "outputs" / "golden" / "logs" / f"{notebook}.log")
         # Keep the run's metrics beside its golden copy: tests check the generated prose
         # against them (nbval's re-runs write to outputs/golden, never here).
         (GOLDEN_DIR / "metrics").mkdir(exist_ok=True)
