@@ -56,7 +56,7 @@ def test_a_notebook_page_shows_its_parameters_once_with_the_profile_that_set_the
     assert page.count("VALIDATION_SPLIT = ") == 1
     assert "# Parameters" not in page                       # papermill's injected cell
     assert "EPOCHS = 2  # smoke" in page and "SEED = 0\n" in page
-    assert "'smoke' profile set them" in page
+    assert "set by the 'smoke' profile" in page
 
 
 def test_screenshots_show_the_default_profiles_values():

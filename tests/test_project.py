@@ -172,6 +172,8 @@ def test_licence_citation_and_changelog_agree_with_pyproject():
     assert (ROOT / "LICENSE").read_text().startswith("MIT License")
     citation = yaml.safe_load((ROOT / "CITATION.cff").read_text())
     assert citation["version"] == project["version"], "CITATION.cff's version is stale"
+    import whale_utils
+    assert whale_utils.__version__ == project["version"]
     assert citation["repository-code"] == project["urls"]["Repository"]
     assert any("student" in ref["authors"][0].get("name", "") for ref in citation["references"])
     changelog = (ROOT / "CHANGELOG.md").read_text()
@@ -250,3 +252,20 @@ def test_whale_utils_has_no_import_circle():
                 return True
         return False
     assert [module for module in graph if reaches(module, module, set())] == []
+
+
+def test_the_runner_itself_prints_no_tensorflow_start_up_lines():
+    import subprocess
+    import sys
+
+    def stderr_of(code):
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              timeout=300, cwd=ROOT)
+        assert done.returncode == 0, done.stderr[-2000:]
+        return done.stderr
+    tensorflow = "import tensorflow as tf; tf.constant(1) + 1"
+    assert "I0000" in stderr_of(tensorflow)          # what TensorFlow prints by itself
+    quiet = stderr_of("from whale_utils import series; series.import_tensorflow_quietly(); "
+                      + tensorflow + "; import sys; print('a real error', file=sys.stderr)")
+    assert "I0000" not in quiet and "absl::InitializeLog" not in quiet
+    assert quiet.strip() == "a real error"

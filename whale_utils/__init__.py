@@ -7,4 +7,4 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
-__version__ = "1.0.0"
+__version__ = "1.1.0"   # as pyproject.toml says (a test checks)

@@ -173,8 +173,8 @@ def parameters_once(notebook: dict, profile: str) -> dict:
         return notebook
     cells = notebook["cells"]
     used, defaults = _assignments(cells[injected]), _assignments(cells[own])
-    lines = [f"# The values this run used: the {profile!r} profile set them "
-             f"(\"# {profile}\" marks those that differ from the notebook's own)."]
+    lines = [f"# The values this run used, set by the {profile!r} profile",
+             f"# (\"# {profile}\": differs from the notebook's own default)."]
     for name, value in defaults.items():
         run_value = used.get(name, value)
         lines.append(f"{name} = {run_value}" + (f"  # {profile}" if run_value != value else ""))

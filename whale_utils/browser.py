@@ -44,7 +44,7 @@ def open_page(driver, page: Path | str, timeout: float = 60) -> None:
     """Load a page (a file or a URL) and wait until it and its images are complete."""
     from selenium.webdriver.support.ui import WebDriverWait
 
-    driver.get(page.as_uri() if isinstance(page, Path) else page)
+    driver.get(page.resolve().as_uri() if isinstance(page, Path) else page)
     WebDriverWait(driver, timeout).until(lambda d: d.execute_script(
         "return document.readyState === 'complete' && [...document.images].every(i => i.complete)"))
 

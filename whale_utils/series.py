@@ -294,6 +294,30 @@ def golden(notebooks: list[str] | None = None) -> None:
             shutil.copy(path, GOLDEN_DIR / "metrics" / path.name)
 
 
+NATIVE_CHATTER = ("WARNING: All log messages before absl::InitializeLog()", "I0000 ")
+
+
+def import_tensorflow_quietly() -> None:
+    """Import TensorFlow with its C++ runtime's start-up lines (information, written to
+    the process's stderr before any Python logging) kept off the console; any other line
+    it writes there, a real error, is passed on."""
+    import tempfile
+
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as caught:
+        os.dup2(caught.fileno(), 2)
+        try:
+            import tensorflow  # noqa: F401
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        caught.seek(0)
+        for line in caught.read().decode(errors="replace").splitlines():
+            if not line.startswith(NATIVE_CHATTER):
+                print(line, file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m whale_utils.series",
                                      description=__doc__.split("\n\n")[0])
@@ -315,6 +339,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--split", choices=[*data.SPLITS, *data.RENAMED_SPLITS],
                         help="override the profile's SPLIT (outputs go to outputs/PROFILE-SPLIT)")
     args = parser.parse_args(argv)
+    import_tensorflow_quietly()
     if args.command == "run":
         try:
             run_profile(args.profile, args.nb, args.jobs, args.split, args.scheduler,
