@@ -131,12 +131,17 @@ history = training.fit(model, train=(whales.x_train, whales.y_train),
 # Every comparison is paired: the model and the yardstick are scored on the same
 # validation rows, and the rows are resampled to give a 95 % interval of the
 # difference. An interval that contains 0 is reported as no clear difference.
-# `run.show` prints the scores, draws the learning curves and the comparison, and
-# writes the sentences of "What this run shows" from this run's numbers; `run.record`
-# saves them, with the parameters the run used, for the report.
+# The learning curves first: training and validation accuracy per epoch, with the
+# all-`new_whale` line; the gap between the two curves is this notebook's lesson. Then
+# `run.show` prints the scores, draws the comparison with the yardsticks, and writes the
+# sentences of "What this run shows" from this run's numbers; `run.save_metrics` saves
+# them, with the parameters the run used, for the report.
 
 # %%
 result = metrics.evaluate(training.predict(model, whales.x_val), whales)
+plots.plot_history(history, run.title, baseline_accuracy=result["baseline"]["accuracy"]);
+
+# %%
 run.show(result, history)
 
 # %%

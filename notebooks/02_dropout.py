@@ -56,7 +56,7 @@ DROPOUT = 0.3
 #     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "git+https://github.com/whale-notebooks/whale-notebooks@v1.1.0"], check=True)  # noqa: E501
 
 # %%
-from whale_utils import metrics, models, session, training
+from whale_utils import metrics, models, plots, session, training
 
 run = session.start(globals())
 
@@ -100,6 +100,9 @@ history = training.fit(model, train=(whales.x_train, whales.y_train),
 
 # %%
 result = metrics.evaluate(training.predict(model, whales.x_val), whales)
+plots.plot_history(history, run.title, baseline_accuracy=result["baseline"]["accuracy"]);
+
+# %%
 run.show(result, history)
 
 # %%

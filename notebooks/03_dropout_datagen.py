@@ -115,6 +115,9 @@ history = training.fit(model, train=(whales.x_train, whales.y_train),
 
 # %%
 result = metrics.evaluate(training.predict(model, whales.x_val), whales)
+plots.plot_history(history, run.title, baseline_accuracy=result["baseline"]["accuracy"]);
+
+# %%
 run.show(result, history)
 
 # %%

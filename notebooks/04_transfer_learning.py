@@ -174,6 +174,9 @@ history = training.fit(head, train=(train_features, whales.y_train),
 
 # %%
 result = metrics.evaluate(training.predict(head, val_features), whales)
+plots.plot_history(history, run.title, baseline_accuracy=result["baseline"]["accuracy"]);
+
+# %%
 run.show(result, history, backbone_weights=weights.source)
 
 # %%

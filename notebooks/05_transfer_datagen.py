@@ -60,7 +60,7 @@ SHIFT = 0.1
 #     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "git+https://github.com/whale-notebooks/whale-notebooks@v1.1.0"], check=True)  # noqa: E501
 
 # %%
-from whale_utils import augment, backbones, metrics, models, session, training
+from whale_utils import augment, backbones, metrics, models, plots, session, training
 
 run = session.start(globals())
 
@@ -112,6 +112,9 @@ history = training.fit(model, train=(whales.x_train, whales.y_train), validation
 
 # %%
 result = metrics.evaluate(training.predict(head, val_features), whales)
+plots.plot_history(history, run.title, baseline_accuracy=result["baseline"]["accuracy"]);
+
+# %%
 run.show(result, history, backbone_weights=weights.source)
 
 # %%

@@ -124,6 +124,9 @@ print(f"stopped after {len(history.history['loss'])} of {EPOCHS} epochs")
 
 # %%
 result = metrics.evaluate(training.predict(head, val_features), whales)
+plots.plot_history(history, run.title, baseline_accuracy=result["baseline"]["accuracy"]);
+
+# %%
 run.show(result, history, backbone_weights=weights.source)
 
 # %%

@@ -147,6 +147,9 @@ print(f"held-out validation accuracy:      {metrics.accuracy(whales.y_val, score
 
 # %%
 result = metrics.evaluate(scores, whales)
+plots.plot_history(history, run.title, baseline_accuracy=result["baseline"]["accuracy"]);
+
+# %%
 run.show(result, history, backbone_weights=weights.source, grid_scores=grid_scores)
 
 # %%

@@ -179,6 +179,10 @@ def whale_similarity(query, gallery, gallery_labels, n_classes: int,
         return metrics.per_whale_max(similarity, labels, n_classes)
     if per_whale != "mean":
         raise ValueError(f"per_whale must be 'nearest' or 'mean', got {per_whale!r}")
+    # In float64, then stored as float32: a whale's mean without the query's photo and
+    # the others' means must round alike, or nearly equal embeddings (an embedding that
+    # learned nothing) would rank the query's own whale first by rounding alone.
+    query, gallery = query.astype(np.float64), gallery.astype(np.float64)
     whales = np.unique(labels)
     sums = np.stack([gallery[labels == w].sum(axis=0) for w in whales])
     best = np.full((len(query), n_classes), -np.inf, dtype=np.float32)
@@ -187,7 +191,7 @@ def whale_similarity(query, gallery, gallery_labels, n_classes: int,
         whale = labels[itself[row]]
         rest = sums[np.searchsorted(whales, whale)] - gallery[itself[row]]
         norm = np.linalg.norm(rest)
-        best[row, whale] = query[row] @ rest / norm if norm > 1e-6 else -np.inf
+        best[row, whale] = query[row] @ rest / norm if norm > 1e-9 else -np.inf
     return best
 
 

@@ -81,22 +81,19 @@ class NotebookRun:
         return whales
 
     def show(self, result: dict, history=None, **about):
-        """The Evaluate block: the scores table, the learning curves against the
-        all-`new_whale` baseline, the bar chart, and the generated "What this run shows"
-        (``about``: ``backbone_weights``, ``grid_scores``)."""
+        """The Evaluate block: the scores table, the bar chart against the yardsticks, and
+        the generated "What this run shows" (``history`` gives the training accuracy;
+        ``about``: ``backbone_weights``, ``grid_scores``). The notebook draws its learning
+        curves itself (``plots.plot_history``)."""
         import matplotlib.pyplot as plt
         from IPython.display import Markdown, display
 
         from whale_utils import metrics, narrate, plots
 
         print(metrics.format_results(result))
-        figures = [plots.plot_baseline_comparison(result, self.title)]
-        if history is not None:
-            figures.insert(0, plots.plot_history(
-                history, self.title, baseline_accuracy=result["baseline"]["accuracy"]))
-        for figure in figures:
-            display(figure)
-            plt.close(figure)
+        figure = plots.plot_baseline_comparison(result, self.title)
+        display(figure)
+        plt.close(figure)
         if "backbone_weights" in about:
             about.setdefault("backbone_name", self.params.get("BACKBONE"))
         return Markdown(narrate.what_this_run_shows(
