@@ -71,6 +71,7 @@ def main() -> int:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}   # the checkout's notebooks and tests
     run(python, "-m", "pytest", "-q", "tests", "--ignore=tests/golden",
         "--deselect", "tests/test_new_notebook.py", "--deselect", "tests/test_book.py",
+        "--deselect", "tests/test_lab.py",   # JupyterLab in the project's own environment
         "--deselect", "tests/test_project.py::test_environment_yml_pins_equal_the_lock",
         cwd=ROOT, env=env)
     run(python, "-m", "whale_utils.series", "run", "--profile", "smoke", "--nb", *NOTEBOOKS,
