@@ -72,7 +72,7 @@ def input_run(data_dir, names, labels, img_size, batch, epochs, cache) -> dict:
     from whale_utils import augment, data
 
     start = time.perf_counter()
-    images = data.load_images(data_dir, names, img_size, cache)
+    images = data.load_photos(data_dir, names, img_size, cache)[0]
     loaded = time.perf_counter()
     pipeline = augment.augmented_dataset(images, labels, batch)
     ends = []
@@ -177,7 +177,7 @@ def memory_probe(way: str, data_dir: str, n: int, img_size: int) -> None:
             x[row] = image.img_to_array(picture)
         x /= 255
     else:
-        x = data.load_images(data_dir, names, img_size, cache_dir=None)
+        x = data.load_photos(data_dir, names, img_size, cache_dir=None)[0]
     seconds = time.perf_counter() - start
     done.set()
     sampler.join()

@@ -77,7 +77,7 @@ def test_split_rejects_bad_parameters():
         data.split_rows(["w"] * 10, 1.5)
 
 
-def test_load_images_uint8_and_cached(tiny_set, tmp_path):
+def test_load_photos_uint8_and_cached(tiny_set, tmp_path):
     names = data.read_labels(tiny_set)["Image"][:10]
     first = data.load_photos(tiny_set, names, 40, cache_dir=tmp_path)[0]
     assert first.dtype == np.uint8 and first.shape == (10, 40, 40, 3)
