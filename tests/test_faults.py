@@ -69,6 +69,17 @@ def test_metrics_that_cannot_be_written_name_the_file_and_keep_the_earlier_ones(
         "01_overfit_baseline.json", "01_overfit_baseline.rows.csv"]
 
 
+def test_a_misplaced_cache_folder_is_named_and_the_photos_still_load(tiny_set, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    names = data.read_labels(tiny_set)["Image"][:4]
+    with pytest.warns(UserWarning, match=rf"cannot write the cache file "
+                                         rf"{re.escape(str(blocker / 'cache'))}.*WHALE_CACHE"):
+        photos, kept = data.load_photos(tiny_set, names, 32, cache_dir=blocker / "cache")
+    assert photos.shape == (4, 32, 32, 3) and list(kept) == [0, 1, 2, 3]
+    assert blocker.read_text() == "not a folder"                # the user's file untouched
+
+
 def test_an_interrupted_write_leaves_the_old_file_whole(tmp_path):
     target = tmp_path / "metrics.json"
     target.write_text("old")
