@@ -4,6 +4,7 @@ theirs is lost."""
 import errno
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -11,6 +12,7 @@ import threading
 import time
 from pathlib import Path
 
+import keras
 import numpy as np
 import psutil
 import pytest
@@ -80,6 +82,26 @@ def test_a_misplaced_cache_folder_is_named_and_the_photos_still_load(tiny_set, t
     assert blocker.read_text() == "not a folder"                # the user's file untouched
 
 
+def test_the_console_shows_a_warning_as_one_line_that_says_what_to_do(tmp_path):
+    """The runner as `make run` starts it (``-m whale_utils.series``), into a folder of the
+    test's own, with its image cache placed under a file."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    start = ("import runpy, sys; from whale_utils import profile\n"
+             "smoke = {**profile.load('smoke'), 'OUTPUT_DIR': sys.argv[1]}\n"
+             "profile.load = lambda name: smoke\n"
+             "sys.argv = ['series', 'run', '--profile', 'smoke', '--nb', '06']\n"
+             "runpy.run_module('whale_utils.series', run_name='__main__')")
+    done = subprocess.run([sys.executable, "-c", start, str(tmp_path / "outputs")],
+                          env={**os.environ, "WHALE_CACHE": str(blocker / "cache")},
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    said = [line for line in done.stderr.splitlines() if "cache" in line]
+    assert len(said) == 1 and said[0].startswith(
+        f"warning: cannot write the cache file {blocker / 'cache'}/images-32px-"), done.stderr
+    assert said[0].endswith("set WHALE_CACHE to another folder") and "Warning" not in done.stderr
+
+
 def test_an_interrupted_write_leaves_the_old_file_whole(tmp_path):
     target = tmp_path / "metrics.json"
     target.write_text("old")
@@ -102,6 +124,29 @@ def test_a_damaged_file_in_keras_weights_cache_is_named(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match=rf"could not load {re.escape(str(damaged))}.*Delete or "
                                          "replace it"):
         backbones.feature_extractor(weights, 32)
+
+
+def test_a_full_disk_under_the_converted_lite0_weights_is_named_and_the_run_goes_on(
+        tmp_path, monkeypatch):
+    """h5py reports a failed write as a RuntimeError whose text buries the reason."""
+    cache = tmp_path / "cache"
+    save_weights = keras.Model.save_weights
+
+    def full_in_cache(self, path, overwrite=True):
+        if Path(path).parent == cache:
+            Path(path).write_bytes(b"\x89HDF half")
+            raise RuntimeError("Can't decrement id ref count (file write failed: time = ..., "
+                               "errno = 28, error message = 'No space left on device', buf = 0x0)")
+        save_weights(self, path, overwrite=overwrite)
+    monkeypatch.setattr(keras.Model, "save_weights", full_in_cache)
+    with pytest.warns(UserWarning, match=rf"cannot keep the converted weights in "
+                                         rf"{re.escape(str(cache))} \(No space left on device\): "
+                                         r"converting them for this run only.*set WHALE_CACHE"):
+        path = backbones.lite0_keras_weights(backbones.lite0_weights_path(), cache_dir=cache)
+    assert list(cache.iterdir()) == []                         # nothing half-written
+    model = backbones.efficientnet_lite0()
+    model.load_weights(path)                                   # this run's weights are whole
+    shutil.rmtree(path.parent)
 
 
 def running_kernels() -> list:

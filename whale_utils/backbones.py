@@ -15,6 +15,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
+import tempfile
+import warnings
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -244,7 +247,8 @@ def lite0_keras_weights(source: str | Path, cache_dir: str | Path | None = None)
     """The Keras weights file converted from ``source`` (a legacy ``.pth``), made once
     and kept in the series' cache under the source's hash; a damaged cache file is
     rebuilt (with a message), and parallel first uses each write a temporary file
-    and rename it, so nobody reads half a file."""
+    and rename it, so nobody reads half a file. Where the cache cannot be written (a full
+    disk), the weights are converted for this run only, with a warning."""
     from whale_utils import data, torch_legacy
 
     source = Path(source)
@@ -272,10 +276,26 @@ def lite0_keras_weights(source: str | Path, cache_dir: str | Path | None = None)
         model.get_layer(name).set_weights(values)
     try:
         data.write_atomically(cache, lambda partial: model.save_weights(partial, overwrite=True))
-    except OSError as err:
-        raise BackboneError(f"cannot write the converted weights to {folder} ({err.strerror or err}); "
-                            "set WHALE_CACHE to a folder you can write to") from None
-    return cache
+        return cache
+    except (OSError, RuntimeError) as err:     # h5py reports a failed write as RuntimeError
+        reason = write_error(err)
+    for_this_run = Path(tempfile.mkdtemp(prefix="whale-lite0-")) / cache.name
+    warnings.warn(f"cannot keep the converted weights in {folder} ({reason}): converting them "
+                  f"for this run only, into {for_this_run.parent}; free some space there or set "
+                  "WHALE_CACHE to a folder you can write to", stacklevel=2)
+    try:
+        model.save_weights(for_this_run)
+    except (OSError, RuntimeError) as err:
+        raise BackboneError(f"cannot write the converted weights to {folder} ({reason}) nor to "
+                            f"{for_this_run.parent} ({write_error(err)}); free some space or set "
+                            "WHALE_CACHE to a folder you can write to") from None
+    return for_this_run
+
+
+def write_error(err: Exception) -> str:
+    """The reason of a failed write in a few words (h5py buries it in a long message)."""
+    buried = re.search(r"error message = '([^']+)'", str(err))
+    return getattr(err, "strerror", None) or (buried.group(1) if buried else str(err))
 
 
 def lite0_model(weights: BackboneWeights, include_top: bool = True) -> keras.Model:

@@ -18,6 +18,7 @@ import queue
 import shutil
 import sys
 import time
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -318,6 +319,12 @@ def import_tensorflow_quietly() -> None:
                 print(line, file=sys.stderr)
 
 
+def console_warning(message, category, *where, **more) -> str:
+    """A warning on the runner's console as one line: what happened and what to do (the
+    module and line that raised it are for developers, not for the user)."""
+    return f"warning: {message}\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m whale_utils.series",
                                      description=__doc__.split("\n\n")[0])
@@ -368,4 +375,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    warnings.formatwarning = console_warning
     sys.exit(main())
