@@ -91,6 +91,15 @@ def test_grid_search_on_dask_matches_the_sequential_one(local_cluster):
     assert len(set(here["mean_test_score"])) == 2                     # the optimizers differ
 
 
-def test_no_scheduler_answering_is_a_clear_error():
-    with pytest.raises(SystemExit, match="SCHEDULER=tcp://127.0.0.1:1: no Dask scheduler"):
-        cluster.connect("tcp://127.0.0.1:1")
+def test_no_scheduler_answering_stops_the_run_before_any_work(tmp_path, monkeypatch):
+    smoke = profile.load("smoke")
+    relative = os.path.relpath(tmp_path / "out", registry.NOTEBOOK_DIR)
+    monkeypatch.setattr(profile, "load", lambda name: {**smoke, "OUTPUT_DIR": relative})
+    monkeypatch.setattr(series, "prepare_data", lambda *a: pytest.fail("data prepared"))
+    earlier = tmp_path / "out" / "01_overfit_baseline.ipynb"
+    earlier.parent.mkdir()
+    earlier.write_text("{}")
+    with pytest.raises(SystemExit, match="SCHEDULER=tcp://127.0.0.1:1: no Dask scheduler "
+                                         r"answers there.*dask scheduler"):
+        series.run_profile("smoke", ["01"], scheduler="tcp://127.0.0.1:1")
+    assert earlier.read_text() == "{}"                # earlier outputs not moved

@@ -24,12 +24,15 @@ def scheduler_address(given: str | None = None) -> str | None:
     return given or os.environ.get(ADDRESS_VARIABLE) or None
 
 
+CONNECT_SECONDS = 5   # a scheduler that answers at all answers well within this
+
+
 def connect(address: str):
     """A ``dask.distributed.Client``; a clear error when no scheduler answers."""
     from dask.distributed import Client
 
     try:
-        return Client(address, timeout="20s")
+        return Client(address, timeout=f"{CONNECT_SECONDS}s")
     except (OSError, TimeoutError) as err:
         raise SystemExit(f"error: SCHEDULER={address}: no Dask scheduler answers there "
                          f"({err}). Start one (`dask scheduler`) and workers (`dask worker "
@@ -91,13 +94,14 @@ def run_on_worker(notebook: str, params: dict, shares: dict[str, int]) -> dict:
             "worker": worker.address, "threads": threads}
 
 
-def run_notebooks(address: str, jobs: list[tuple[str, dict]], out_dir: Path
+def run_notebooks(client, jobs: list[tuple[str, dict]], out_dir: Path
                   ) -> dict[str, tuple[float, str | None]]:
-    """Submit each (notebook, parameters) to the cluster, at most one per worker thread at
-    a time, in the order given; write what comes back under ``out_dir``."""
+    """Submit each (notebook, parameters) to the cluster of ``client`` (``connect``), at
+    most one per worker thread at a time, in the order given; write what comes back under
+    ``out_dir``; close the client."""
     from dask.distributed import as_completed
 
-    client = connect(address)
+    address = client.scheduler.address
     try:
         shares = thread_shares(client)
         client.run(bound_threads, shares)
