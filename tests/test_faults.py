@@ -102,6 +102,18 @@ def test_the_console_shows_a_warning_as_one_line_that_says_what_to_do(tmp_path):
     assert said[0].endswith("set WHALE_CACHE to another folder") and "Warning" not in done.stderr
 
 
+def test_timings_that_cannot_be_written_are_named_and_the_earlier_ones_kept(tmp_path,
+                                                                           monkeypatch):
+    series.write_timings(tmp_path, {"01_overfit_baseline": 12.0})
+    monkeypatch.setattr(Path, "write_text", no_space)
+    with pytest.warns(UserWarning, match=rf"cannot write {re.escape(str(tmp_path))}/timings.json "
+                                         r"\(No space left on device\)"):
+        series.write_timings(tmp_path, {"02_dropout": 5.0})
+    monkeypatch.undo()
+    assert series.read_timings(tmp_path) == {"01_overfit_baseline": 12.0}
+    assert [p.name for p in tmp_path.iterdir()] == ["timings.json"]
+
+
 def test_an_interrupted_write_leaves_the_old_file_whole(tmp_path):
     target = tmp_path / "metrics.json"
     target.write_text("old")
@@ -112,6 +124,9 @@ def test_an_interrupted_write_leaves_the_old_file_whole(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         data.write_atomically(target, interrupted)
     assert target.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["metrics.json"]
+    data.write_atomically(target, lambda partial: Path(partial).write_text("new"))
+    assert target.read_text() == "new"
+    assert target.stat().st_mode & 0o777 == 0o666 & ~data.UMASK     # not mkstemp's 0600
 
 
 def test_a_damaged_file_in_keras_weights_cache_is_named(tmp_path, monkeypatch):
@@ -147,6 +162,20 @@ def test_a_full_disk_under_the_converted_lite0_weights_is_named_and_the_run_goes
     model = backbones.efficientnet_lite0()
     model.load_weights(path)                                   # this run's weights are whole
     shutil.rmtree(path.parent)
+
+
+def test_too_little_room_for_the_converted_lite0_weights_is_seen_before_writing(tmp_path,
+                                                                              monkeypatch):
+    """HDF5 can crash the process when the disk fills mid-file: the free space is checked
+    first, and the weights are converted for this run only."""
+    cache = tmp_path / "cache"
+    disk_usage = shutil.disk_usage
+    monkeypatch.setattr(shutil, "disk_usage", lambda folder: disk_usage(folder)._replace(
+        free=150_000) if Path(folder) == cache else disk_usage(folder))
+    with pytest.warns(UserWarning, match=rf"cannot keep the converted weights in "
+                                         rf"{re.escape(str(cache))} \(0.1 MB free, \d+ MB needed\)"):
+        path = backbones.lite0_keras_weights(backbones.lite0_weights_path(), cache_dir=cache)
+    assert list(cache.iterdir()) == [] and path.is_file()
 
 
 def running_kernels() -> list:

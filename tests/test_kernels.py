@@ -1,6 +1,7 @@
 """The kernel a notebook runs in: threads, environment, and a shutdown that logs nothing."""
 
 import asyncio
+import errno
 import os
 import signal
 
@@ -62,3 +63,21 @@ def test_environment_keeps_what_the_user_set_and_restores(monkeypatch):
         assert os.environ["TF_NUM_INTRAOP_THREADS"] == "7"
         assert os.environ["OMP_NUM_THREADS"] == "1"
     assert "OMP_NUM_THREADS" not in os.environ and os.environ["TF_NUM_INTRAOP_THREADS"] == "7"
+
+
+def test_a_full_disk_under_the_outputs_says_where_and_what_to_do(tmp_path):
+    out = tmp_path / "outputs" / "06_transfer_early_stopping.ipynb"
+    said = kernels.describe_failure(OSError(errno.ENOSPC, "No space left on device"), out)
+    assert said == (f"no space left on the disk of {out.parent}: free some space there, or "
+                    "choose another OUTPUT_DIR, and run this notebook again")
+    other = kernels.describe_failure(OSError(errno.EIO, "Input/output error"), out)
+    assert other == "OSError: [Errno 5] Input/output error"
+
+
+def test_an_executed_notebook_cut_short_by_a_full_disk_is_removed(tmp_path):
+    cut, whole = tmp_path / "cut.ipynb", tmp_path / "whole.ipynb"
+    cut.write_text('{"cells": [{"cell_type": "code", "sou')
+    whole.write_text('{"cells": []}')
+    for output in (cut, whole, tmp_path / "never-written.ipynb"):
+        kernels.remove_incomplete(output)
+    assert [p.name for p in tmp_path.iterdir()] == ["whole.ipynb"]

@@ -13,9 +13,11 @@ Every backbone takes uint8 photos and carries its own preprocessing as its first
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import os
 import re
+import shutil
 import tempfile
 import warnings
 from dataclasses import dataclass
@@ -274,22 +276,36 @@ def lite0_keras_weights(source: str | Path, cache_dir: str | Path | None = None)
                             f"{LITE0_PACKAGE}` (or `make env`)") from None
     for name, values in lite0_arrays(model, state, source).items():
         model.get_layer(name).set_weights(values)
-    try:
-        data.write_atomically(cache, lambda partial: model.save_weights(partial, overwrite=True))
-        return cache
-    except (OSError, RuntimeError) as err:     # h5py reports a failed write as RuntimeError
-        reason = write_error(err)
-    for_this_run = Path(tempfile.mkdtemp(prefix="whale-lite0-")) / cache.name
+    reason = no_room_for(model, folder)
+    if reason is None:
+        try:
+            data.write_atomically(cache, lambda partial: model.save_weights(partial, overwrite=True))
+            return cache
+        except (OSError, RuntimeError) as err:     # h5py reports a failed write as RuntimeError
+            reason = write_error(err)
+    for_this_run = Path(tempfile.mkdtemp(prefix="whale-lite0-"))
+    atexit.register(shutil.rmtree, for_this_run, ignore_errors=True)
     warnings.warn(f"cannot keep the converted weights in {folder} ({reason}): converting them "
-                  f"for this run only, into {for_this_run.parent}; free some space there or set "
+                  f"for this run only, into {for_this_run}; free some space there or set "
                   "WHALE_CACHE to a folder you can write to", stacklevel=2)
-    try:
-        model.save_weights(for_this_run)
-    except (OSError, RuntimeError) as err:
+    if (elsewhere := no_room_for(model, for_this_run)) is not None:
         raise BackboneError(f"cannot write the converted weights to {folder} ({reason}) nor to "
-                            f"{for_this_run.parent} ({write_error(err)}); free some space or set "
-                            "WHALE_CACHE to a folder you can write to") from None
-    return for_this_run
+                            f"{for_this_run} ({elsewhere}); free some space or set WHALE_CACHE "
+                            "to a folder you can write to")
+    model.save_weights(for_this_run / cache.name)
+    return for_this_run / cache.name
+
+
+def no_room_for(model: keras.Model, folder: Path) -> str | None:
+    """Why ``model``'s weights cannot be written into ``folder``, or None. HDF5 can crash
+    the process when a disk fills in the middle of a file, so the space is checked first."""
+    needed = 2 * sum(int(np.prod(w.shape)) * 4 for w in model.weights) + (1 << 20)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        free = shutil.disk_usage(folder).free
+    except OSError as err:
+        return err.strerror or str(err)
+    return None if free >= needed else (f"{free / 1e6:.1f} MB free, {needed / 1e6:.0f} MB needed")
 
 
 def write_error(err: Exception) -> str:

@@ -254,6 +254,10 @@ def read_cache(cache: Path, shape: tuple) -> np.ndarray | None:
     return None
 
 
+UMASK = os.umask(0o022)
+os.umask(UMASK)     # read once (os.umask can only be read by setting it)
+
+
 def write_atomically(path: str | Path, write) -> Path:
     """Write ``path`` through ``write(temporary_path)`` under a unique temporary name in
     its folder, then rename it: a reader (another run) never sees half a file, and a
@@ -265,6 +269,7 @@ def write_atomically(path: str | Path, write) -> Path:
     os.close(handle)
     try:
         write(partial)
+        os.chmod(partial, 0o666 & ~UMASK)      # as an ordinary file (mkstemp makes it 0600)
         os.replace(partial, path)
     except BaseException:
         Path(partial).unlink(missing_ok=True)

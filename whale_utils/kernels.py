@@ -6,6 +6,8 @@ and what to say when it fails. The local runner (``series``) and the cluster run
 from __future__ import annotations
 
 import contextlib
+import errno
+import json
 import logging
 import os
 from pathlib import Path
@@ -154,12 +156,26 @@ def _command_line(process) -> list[str]:
         return []
 
 
+def remove_incomplete(output: Path) -> None:
+    """Remove an executed notebook that is not whole JSON (its write stopped half way, on
+    a full disk): nothing half-written may be read later as a result."""
+    try:
+        json.loads(output.read_text())
+    except FileNotFoundError:
+        pass
+    except (OSError, ValueError):
+        output.unlink(missing_ok=True)
+
+
 def describe_failure(err: Exception, output: Path) -> str:
     """Which cell failed and why, and where its partial executed notebook is."""
     from papermill.exceptions import PapermillExecutionError
 
     if isinstance(err, PapermillExecutionError):
         where = f"cell {err.cell_index} (execution count {err.exec_count}), {err.ename}: {err.evalue}"
+    elif isinstance(err, OSError) and err.errno == errno.ENOSPC:
+        return (f"no space left on the disk of {output.parent}: free some space there, or "
+                "choose another OUTPUT_DIR, and run this notebook again")
     else:
         where = f"{type(err).__name__}: {err}"
     partial = f"; partial executed notebook: {output}" if output.exists() else ""

@@ -198,6 +198,7 @@ def execute_timed(notebook: str, params: dict, bars: queue.Queue) -> tuple[float
         kernels.execute(notebook, params, output, bar=bar)
         failure = None
     except Exception as err:  # noqa: BLE001 - one notebook's failure must not stop the rest
+        kernels.remove_incomplete(output)
         failure = kernels.describe_failure(err, output)
     finally:
         bars.put(bar)
@@ -242,11 +243,16 @@ def read_timings(out_dir: Path) -> dict[str, float]:
 
 
 def write_timings(out_dir: Path, seconds: dict[str, float]) -> None:
-    """Keep each notebook's latest wall time, for the next run's order."""
+    """Keep each notebook's latest wall time, for the next run's order (only an order:
+    where it cannot be written, say so and go on)."""
     path = Path(out_dir) / TIMINGS
-    path.parent.mkdir(parents=True, exist_ok=True)
     merged = {**read_timings(out_dir), **{k: round(v, 1) for k, v in seconds.items()}}
-    path.write_text(json.dumps(merged, indent=2, sort_keys=True) + "\n")
+    text = json.dumps(merged, indent=2, sort_keys=True) + "\n"
+    try:
+        data.write_atomically(path, lambda partial: Path(partial).write_text(text))
+    except OSError as err:
+        warnings.warn(f"cannot write {path} ({err.strerror or err}): the next run orders the "
+                      "notebooks by the profile's estimates", stacklevel=2)
 
 
 def longest_first(notebooks: list[str], timings: dict[str, float]) -> list[str]:
