@@ -2,6 +2,7 @@
 theirs is lost."""
 
 import errno
+import logging
 import os
 import re
 import shutil
@@ -203,13 +204,21 @@ def smoke_into(tmp_path, monkeypatch):
     return tmp_path / "outputs"
 
 
-def test_ctrl_c_stops_the_run_leaves_no_kernel_and_the_next_run_completes(smoke_into, capsys):
-    """Ctrl-C reaches the runner only (as `kill -INT`): it stops the running kernel itself."""
-    when_a_kernel_runs(lambda kernel: os.kill(os.getpid(), signal.SIGINT))
+def ctrl_c(kernel):
+    """A terminal's Ctrl-C: SIGINT to the whole process group, the kernel and the runner."""
+    os.kill(kernel.pid, signal.SIGINT)
+    os.kill(os.getpid(), signal.SIGINT)
+
+
+def test_ctrl_c_stops_the_run_leaves_no_kernel_and_the_next_run_completes(smoke_into, capsys,
+                                                                          caplog):
+    when_a_kernel_runs(ctrl_c)
     assert series.main(["run", "--profile", "smoke", "--nb", "06", "01"]) == 130
     said = capsys.readouterr().err
     assert "interrupted: no notebook finished; 06_transfer_early_stopping, 01_overfit_baseline " \
            "did not" in said and "the next run starts them again" in said
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors == []               # no "Kernel died" for a kernel stopped on purpose
     assert running_kernels() == []
     assert not (smoke_into / "metrics" / "01_overfit_baseline.json").exists()
     series.run_profile("smoke", ["06"])                       # the lock was released; a normal run

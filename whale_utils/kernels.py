@@ -130,6 +130,17 @@ def execute(notebook: str, params: dict, output: Path, bar: int = 0,
                                          "--IPKernelApp.log_level=ERROR"])
 
 
+@contextlib.contextmanager
+def silent_once_stopped():
+    """Yields ``stopped()``: call it before stopping the kernels on purpose (Ctrl-C), and
+    the execution threads' log lines about them ("Kernel died while waiting for execute
+    reply") are not shown, until the block ends."""
+    try:
+        yield lambda: logging.disable(logging.CRITICAL)
+    finally:
+        logging.disable(logging.NOTSET)
+
+
 def stop_kernels(grace: float = 5.0) -> list[int]:
     """Stop every kernel this process started (SIGTERM, then SIGKILL after ``grace``
     seconds): after Ctrl-C none is left running. Returns their process ids."""

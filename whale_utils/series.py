@@ -171,6 +171,7 @@ def run_here(work: list[tuple[str, dict]], jobs: int, share_cores: bool | None, 
     for line in range(max(1, jobs)):
         bars.put(line)
     with contextlib.chdir(NOTEBOOK_DIR), kernels.environment(threads), \
+            kernels.silent_once_stopped() as stopped, \
             ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         print(f"running {len(work)} notebook(s), {what}, {jobs} at a time, "
               f"{os.environ.get('TF_NUM_INTRAOP_THREADS', 'all')} TensorFlow thread(s) each "
@@ -181,6 +182,7 @@ def run_here(work: list[tuple[str, dict]], jobs: int, share_cores: bool | None, 
         except KeyboardInterrupt:
             for future in futures.values():
                 future.cancel()                       # no further notebook starts
+            stopped()                                 # their "kernel died" is no error
             kernels.stop_kernels()                    # the running ones stop now
             finished = [nb for nb, f in futures.items()
                         if f.done() and not f.cancelled() and f.exception() is None
