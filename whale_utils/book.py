@@ -96,8 +96,8 @@ def landing_page(output_dir: Path, chapters: list[str], has_report: bool) -> str
 
 DOCS = registry.ROOT / "docs"
 # The "Behind the series" pages (docs/NAME.md), in the book's order.
-BEHIND = ["report-and-book", "synthetic-data", "backbones", "profiles", "speed", "cluster",
-          "jupyter-and-colab", "tests", "layout"]
+BEHIND = ["report-and-book", "synthetic-data", "backbones", "metric-learning", "profiles",
+          "speed", "cluster", "jupyter-and-colab", "tests", "layout"]
 
 
 def synthetic_statistics(output_dir: Path) -> str:
