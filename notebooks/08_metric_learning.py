@@ -39,7 +39,7 @@
 DATA_DIR = "../data/synthetic/default"
 N_ROWS = 3000
 IMG_SIZE = 48
-EPOCHS = 30
+EPOCHS = 45
 BATCH_SIZE = 64
 VALIDATION_SPLIT = 0.3
 SPLIT = "last-rows"
