@@ -98,34 +98,32 @@ def run_notebooks(client, jobs: list[tuple[str, dict]], out_dir: Path
                   ) -> dict[str, tuple[float, str | None]]:
     """Submit each (notebook, parameters) to the cluster of ``client`` (``connect``), at
     most one per worker thread at a time, in the order given; write what comes back under
-    ``out_dir``; close the client."""
+    ``out_dir``."""
     from dask.distributed import as_completed
 
     address = client.scheduler.address
-    try:
-        shares = thread_shares(client)
-        client.run(bound_threads, shares)
-        slots = sum(info["nthreads"] for info in client.scheduler_info()["workers"].values())
-        print(f"cluster {address}: {len(shares)} worker(s), {slots} thread(s); TensorFlow "
-              f"threads per notebook: {sorted(set(shares.values()))}")
-        waiting = list(jobs)
-        running = as_completed()
-        results = {}
-        while waiting or running.count():
-            while waiting and running.count() < max(1, slots):
-                notebook, params = waiting.pop(0)
-                running.add(client.submit(run_on_worker, notebook, params, shares,
-                                          key=f"notebook-{notebook}-{time.time_ns()}",
-                                          pure=False))
-            result = next(running).result()
-            notebook = result["notebook"]
-            for name, content in result["files"].items():
-                target = out_dir / name
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(content)
-            results[notebook] = (result["seconds"], result["failure"])
-            print(f"{notebook}: {result['seconds']:.1f} s on {result['worker']} "
-                  f"({result['threads']} thread(s))" + ("  FAILED" if result["failure"] else ""))
-        return results
-    finally:
-        client.close()
+    shares = thread_shares(client)
+    client.run(bound_threads, shares)
+    slots = sum(info["nthreads"] for info in client.scheduler_info()["workers"].values())
+    print(f"cluster {address}: {len(shares)} worker(s), {slots} thread(s); TensorFlow "
+          f"threads per notebook: {sorted(set(shares.values()))}")
+    waiting = list(jobs)
+    running = as_completed()
+    results = {}
+    while waiting or running.count():
+        while waiting and running.count() < max(1, slots):
+            notebook, params = waiting.pop(0)
+            running.add(client.submit(run_on_worker, notebook, params, shares,
+                                      key=f"notebook-{notebook}-{time.time_ns()}",
+                                      pure=False))
+        result = next(running).result()
+        notebook = result["notebook"]
+        for name, content in result["files"].items():
+            target = out_dir / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(content)
+        results[notebook] = (result["seconds"], result["failure"])
+        print(f"{notebook}: {result['seconds']:.1f} s on {result['worker']} "
+              f"({result['threads']} thread(s))" + ("  FAILED" if result["failure"] else ""))
+    return results
+

@@ -134,19 +134,20 @@ def _run(name: str, settings: dict, chosen: list[str], out_dir: Path, jobs: int,
          scheduler: str | None, share_cores: bool | None) -> Path:
     address = cluster.scheduler_address(scheduler)
     client = cluster.connect(address) if address else None   # no cluster: stop before any work
-    prepare_data(settings, name)
-    decode_once(settings, chosen)
-    archived = archive_previous(out_dir, chosen)
-    if archived:
-        print(f"earlier outputs of these notebooks moved to {archived}")
-    start = time.perf_counter()
-    order = longest_first(chosen, read_timings(out_dir) or settings.get("estimated_seconds", {}))
-    work = [(notebook, profile.parameters(settings, notebook)) for notebook in order]
-    if client is not None:
-        print(f"running {len(chosen)} notebook(s), profile {name!r}, on {address} -> {out_dir}")
-        results = cluster.run_notebooks(client, work, out_dir)
-    else:
-        results = run_here(work, jobs, share_cores, f"profile {name!r}", out_dir)
+    with client or contextlib.nullcontext():     # the client closes, whatever happens
+        prepare_data(settings, name)
+        decode_once(settings, chosen)
+        archived = archive_previous(out_dir, chosen)
+        if archived:
+            print(f"earlier outputs of these notebooks moved to {archived}")
+        start = time.perf_counter()
+        order = longest_first(chosen, read_timings(out_dir) or settings.get("estimated_seconds", {}))
+        work = [(notebook, profile.parameters(settings, notebook)) for notebook in order]
+        if client is not None:
+            print(f"running {len(chosen)} notebook(s), profile {name!r}, on {address} -> {out_dir}")
+            results = cluster.run_notebooks(client, work, out_dir)
+        else:
+            results = run_here(work, jobs, share_cores, f"profile {name!r}", out_dir)
     summarise(chosen, results, out_dir, time.perf_counter() - start)
     return out_dir
 
