@@ -184,6 +184,22 @@ def test_feature_extractor_resizes_and_preprocesses_inside():
     assert "resize_for_backbone" not in [layer.name for layer in layers]
 
 
+@pytest.mark.parametrize("backbone, weights, channels", [
+    ("efficientnet-lite0", "auto", 112), ("resnet50v2", "none", 1024)])
+def test_feature_map_is_a_sixteenth_of_the_photo_and_trains_but_batch_norm(backbone, weights,
+                                                                           channels):
+    """Notebook 08 flattens this map: at 96 px it must be 6 x 6, and fine-tuning must
+    move every weight but the batch normalisation's."""
+    chosen = backbones.choose_weights(backbone, weights)
+    trunk = backbones.feature_map(chosen, 48, 96)
+    assert trunk.input.dtype == "uint8" and trunk.output.shape == (None, 6, 6, channels)
+    assert trunk.get_layer("resize_for_backbone").height == 96
+    inner = [layer for layer in trunk.layers[-1].layers if layer.weights]
+    norms = [layer for layer in inner if isinstance(layer, keras.layers.BatchNormalization)]
+    assert norms and not any(layer.trainable_weights for layer in norms)
+    assert all(layer.trainable_weights for layer in inner if layer not in norms)
+
+
 def test_features_depend_on_the_size_the_backbone_sees(tmp_path):
     weights = backbones.choose_weights("efficientnet-lite0", "auto")
     images = np.random.default_rng(0).integers(0, 256, (4, 32, 32, 3), dtype=np.uint8)

@@ -378,6 +378,11 @@ def expected_preprocessing(backbone: str, images):
 
 
 # --------------------------------------------------------------------------- models
+# Each backbone's last layer whose map is 1/16 of the photo (6 x 6 at 96 px): fine enough
+# to keep where a mark sits on the fluke, for an embedding that flattens it (notebook 08).
+STRIDE_16_LAYER = {"efficientnet-lite0": "block10_add", "resnet50v2": "conv4_block5_out"}
+
+
 def feature_extractor(weights: BackboneWeights, img_size: int,
                       input_size: int | None = None) -> keras.Model:
     """The frozen backbone on uint8 photos of ``img_size``: resized inside the model to
@@ -397,17 +402,25 @@ def feature_extractor(weights: BackboneWeights, img_size: int,
     return keras.Model(inputs, outputs, name=f"{weights.backbone.replace('-', '_')}_backbone")
 
 
-def unfreeze(extractor: keras.Model) -> keras.Model:
-    """Make a ``feature_extractor``'s backbone trainable for fine-tuning, its batch
-    normalisation layers excepted (they keep ImageNet's statistics and scales: a few
-    thousand photos are too few to re-estimate them)."""
-    for layer in extractor.layers:
-        if isinstance(layer, keras.Model):
-            layer.trainable = True
-            for inner in layer.layers:
-                if isinstance(inner, layers.BatchNormalization):
-                    inner.trainable = False
-    return extractor
+def feature_map(weights: BackboneWeights, img_size: int,
+                input_size: int | None = None) -> keras.Model:
+    """The backbone cut at ``STRIDE_16_LAYER``, to fine-tune: uint8 photos of ``img_size``,
+    resized inside to ``input_size``, in; a map of 1/16 that size out. Every weight trains
+    but the batch normalisation's (a few thousand photos are too few to re-estimate
+    ImageNet's statistics and scales: those layers stay frozen, in inference mode)."""
+    input_size = input_size or img_size
+    pooled = (resnet50v2(input_size, weights) if weights.backbone == "resnet50v2" else
+              lite0_model(weights, include_top=False))
+    core = keras.Model(pooled.input, pooled.get_layer(STRIDE_16_LAYER[weights.backbone]).output,
+                       name=f"{weights.backbone.replace('-', '_')}_to_stride_16")
+    for layer in core.layers:
+        layer.trainable = not isinstance(layer, layers.BatchNormalization)
+    inputs = keras.Input((img_size, img_size, 3), dtype="uint8")
+    x = inputs
+    if input_size != img_size:
+        x = layers.Resizing(input_size, input_size, name="resize_for_backbone")(x)
+    x = preprocessing(weights.backbone)(x)
+    return keras.Model(inputs, core(x, training=False), name=core.name.replace("_to_", "_map_"))
 
 
 def imagenet_classifier(name: str = "efficientnet-lite0") -> keras.Model:

@@ -19,8 +19,13 @@ from whale_utils import metrics
 
 EMBEDDING_SIZE = 128
 SCALE = 30.0       # ArcFace's s: the radius the cosines are scaled to before the softmax
-MARGIN = 0.6       # ArcFace's m: the angle (radians) added to each photo's own whale
+MARGIN = 0.5       # ArcFace's m: the angle (radians) added to each photo's own whale
 LEARNING_RATE = 2e-3   # Adam's, at the start; it decays to 0 along a cosine
+FINE_TUNING_RATE = 1e-3   # the same for an ImageNet backbone: its weights are a good start
+# Gentle augmentation while training (notebook 03's transform at half its ranges):
+# degrees of rotation, fractions of zoom and of shift. No flips: a mirrored fluke is
+# another whale's pattern.
+GENTLE_AUGMENTATION = {"rotation": 5.0, "zoom": 0.05, "shift": 0.05}
 
 
 class AngularMargin(layers.Layer):
@@ -69,29 +74,22 @@ def cnn_embedding(img_size: int, size: int = EMBEDDING_SIZE, seed: int = 0,
     ], name="cnn_embedding")
 
 
-def feature_embedding(n_features: int = 2048, size: int = EMBEDDING_SIZE, seed: int = 0,
-                      dropout: float = 0.6) -> keras.Model:
-    """An embedding of backbone features: a dense layer, dropout and a projection to
-    ``size`` numbers on the unit sphere."""
+def backbone_embedding(weights, img_size: int, backbone_size: int | None = None,
+                       size: int = EMBEDDING_SIZE, seed: int = 0,
+                       dropout: float = 0.5) -> keras.Model:
+    """The ImageNet backbone cut where its map is 1/16 of the photo
+    (``backbones.feature_map``, to fine-tune), flattened as the CNN trunk is, and
+    projected to ``size`` numbers on the unit sphere."""
+    from whale_utils import backbones
+
+    trunk = backbones.feature_map(weights, img_size, backbone_size)
     return keras.Sequential([
-        keras.Input((n_features,)),
-        layers.Dense(512, activation="relu"),
+        trunk,
+        layers.Flatten(),
         layers.Dropout(dropout, seed=seed),
         layers.Dense(size),
         layers.UnitNormalization(),
-    ], name="feature_embedding")
-
-
-def backbone_embedding(weights, img_size: int, backbone_size: int | None = None,
-                       size: int = EMBEDDING_SIZE, seed: int = 0) -> keras.Model:
-    """The ImageNet backbone (``backbones.feature_extractor``) fine-tuned under the head of
-    ``feature_embedding``: uint8 photos in, ``size`` numbers on the unit sphere out."""
-    from whale_utils import backbones
-
-    extractor = backbones.unfreeze(backbones.feature_extractor(weights, img_size, backbone_size))
-    head = feature_embedding(extractor.output_shape[-1], size, seed)
-    photos = keras.Input((img_size, img_size, 3), dtype="uint8")
-    return keras.Model(photos, head(extractor(photos)), name="backbone_embedding")
+    ], name="backbone_embedding")
 
 
 def arcface_model(embedding: keras.Model, n_classes: int, scale: float = SCALE,
@@ -108,10 +106,12 @@ def arcface_model(embedding: keras.Model, n_classes: int, scale: float = SCALE,
 
 
 def fit_arcface(embedding: keras.Model, images, labels, epochs: int, batch_size: int,
-                seed: int = 0, verbose: int = 2, margin: float = MARGIN):
+                seed: int = 0, verbose: int = 2, margin: float = MARGIN,
+                learning_rate: float = LEARNING_RATE, augmentation: layers.Layer | None = None):
     """Train ``embedding`` under an ArcFace head over the whales of ``labels`` (new_whale
     rows left out by the caller); the photos are shuffled every epoch, and the learning
-    rate decays along a cosine to 0 at the last step."""
+    rate decays along a cosine from ``learning_rate`` to 0 at the last step. An
+    ``augmentation`` layer, if given, transforms the photos during training only."""
     import tensorflow as tf
 
     from whale_utils import training
@@ -119,7 +119,10 @@ def fit_arcface(embedding: keras.Model, images, labels, epochs: int, batch_size:
     classes = np.unique(labels)
     index = np.searchsorted(classes, labels).astype("int32")
     steps = epochs * int(np.ceil(len(index) / batch_size))
-    schedule = keras.optimizers.schedules.CosineDecay(LEARNING_RATE, decay_steps=steps)
+    schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=steps)
+    if augmentation is not None:
+        photos = keras.Input(embedding.input_shape[1:], dtype=embedding.inputs[0].dtype)
+        embedding = keras.Model(photos, embedding(augmentation(photos)), name="augmented")
     model = arcface_model(embedding, len(classes), margin=margin, learning_rate=schedule)
     batches = (tf.data.Dataset.from_tensor_slices((images, index))
                .shuffle(len(index), seed=seed, reshuffle_each_iteration=True)
