@@ -1,10 +1,12 @@
 """Notebook 08's embedding under other settings, scored as the notebook scores it.
 
-    .venv/bin/python tools/metric_learning_trials.py [epochs=45] [margin=0.6] [dropout=0.6]
-        [dim=128] [trunk=cnn|gap|backbone] [profile=default]
+    .venv/bin/python tools/metric_learning_trials.py [epochs=20] [margin=0.5] [dropout=0.5]
+        [dim=128] [trunk=backbone|cnn|gap] [rate=0 (the trunk's own)] [augment=1]
+        [profile=default]
 
 Trains the ArcFace embedding on the rows notebook 08 trains on (the profile's synthetic
-data, N_ROWS 3000 at 48 px, batch 64), then prints MAP@5 on the held-out training rows
+data, N_ROWS 3000 at 48 px, batch 64; the backbone sees them at 96 px), with gentle
+augmentation unless augment=0, then prints MAP@5 on the held-out training rows
 (with the `new_whale` threshold tuned there) and on the validation rows, for the nearest
 photo and the whale's mean embedding, with and without shift averaging; every training
 photo is in the gallery. A setting is chosen on the held-out rows, never on validation.
@@ -22,10 +24,11 @@ import keras
 from keras import layers
 
 from whale_utils import backbones, data, embedding, metrics, training
+from whale_utils.augment import StudentAugmentation
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULTS = {"epochs": 45, "margin": 0.6, "dropout": 0.6, "dim": 128, "trunk": "cnn",
-            "profile": "default"}
+DEFAULTS = {"epochs": 20, "margin": 0.5, "dropout": 0.5, "dim": 128, "trunk": "backbone",
+            "rate": 0.0, "augment": 1, "profile": "default"}
 
 
 def gap_embedding(img_size: int, size: int, dropout: float, width: int = 32) -> keras.Model:
@@ -43,8 +46,8 @@ def gap_embedding(img_size: int, size: int, dropout: float, width: int = 32) -> 
         layers.Dense(size), layers.UnitNormalization()])
 
 
-def trial(epochs: int, margin: float, dropout: float, dim: int, trunk: str, profile: str,
-          img_size: int = 48) -> dict:
+def trial(epochs: int, margin: float, dropout: float, dim: int, trunk: str, rate: float,
+          augment: int, profile: str, img_size: int = 48) -> dict:
     training.set_seed(0)
     whales = data.load_dataset(ROOT / "data" / "synthetic" / profile, n_rows=3000,
                                img_size=img_size, validation_split=0.3, split="last-rows", seed=0)
@@ -53,14 +56,18 @@ def trial(epochs: int, margin: float, dropout: float, dim: int, trunk: str, prof
     train_inputs, val_inputs = whales.train_val(whales.images)
     if trunk == "backbone":
         weights = backbones.choose_weights("efficientnet-lite0", "auto")
-        net = embedding.backbone_embedding(weights, img_size, 96, size=dim, seed=0)
+        net = embedding.backbone_embedding(weights, img_size, 96, size=dim, seed=0,
+                                           dropout=dropout)
     elif trunk == "gap":
         net = gap_embedding(img_size, dim, dropout)
     else:
         net = embedding.cnn_embedding(img_size, size=dim, seed=0, dropout=dropout)
     start = time.perf_counter()
+    rate = rate or (embedding.FINE_TUNING_RATE if trunk == "backbone" else embedding.LEARNING_RATE)
+    gentle = StudentAugmentation(**embedding.GENTLE_AUGMENTATION, seed=0) if augment else None
     embedding.fit_arcface(net, train_inputs[learn], whales.y_train[learn], epochs=epochs,
-                          batch_size=64, margin=margin, seed=0, verbose=0)
+                          batch_size=64, margin=margin, learning_rate=rate,
+                          augmentation=gentle, seed=0, verbose=0)
     seconds = time.perf_counter() - start
     known = (whales.y_train != whales.new_whale_label).nonzero()[0]
     scores = {}
