@@ -205,8 +205,8 @@ known_rows = np.flatnonzero(whales.y_train != whales.new_whale_label)
 
 # %%
 shift = max(1, IMG_SIZE // 24)
-train_averaged = embedding.embed_shifted(net, train_inputs, pixels=shift)
-val_averaged = embedding.embed_shifted(net, val_inputs, pixels=shift)
+train_averaged = embedding.embed_shifted(net, train_inputs, shift, unshifted=train_embeddings)
+val_averaged = embedding.embed_shifted(net, val_inputs, shift, unshifted=val_embeddings)
 
 # %% [markdown]
 # Every combination, on the held-out rows:

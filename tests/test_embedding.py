@@ -94,8 +94,11 @@ def test_shifted_photos_move_with_their_edges_repeated():
     left = embedding.shifted(photos, 0, -2)
     assert (left[:, :, :2] == photos[:, :, 2:]).all() and (left[:, :, 3] == photos[:, :, 3]).all()
     net = embedding.cnn_embedding(16, size=8, seed=0)
-    views = embedding.embed_shifted(net, np.zeros((3, 16, 16, 3), np.uint8) + 90, pixels=2)
+    grey = np.zeros((3, 16, 16, 3), np.uint8) + 90
+    views = embedding.embed_shifted(net, grey, pixels=2)
     assert np.allclose(np.linalg.norm(views, axis=1), 1, atol=1e-5)
+    reused = embedding.embed_shifted(net, grey, pixels=2, unshifted=embedding.embed(net, grey))
+    assert np.array_equal(reused, views)    # the same predictions, only not computed twice
 
 
 def test_the_ablation_tunes_each_setting_and_compares_it_with_all_steps_off():

@@ -157,11 +157,15 @@ def shifted(images: np.ndarray, dy: int, dx: int) -> np.ndarray:
     return padded[:, pad - dy:pad - dy + height, pad - dx:pad - dx + width]
 
 
-def embed_shifted(embedding: keras.Model, images: np.ndarray, pixels: int) -> np.ndarray:
+def embed_shifted(embedding: keras.Model, images: np.ndarray, pixels: int,
+                  unshifted: np.ndarray | None = None) -> np.ndarray:
     """Test-time averaging: the mean embedding of the photo and of its four copies moved
-    ``pixels`` up, down, left and right, scaled back to length 1."""
-    views = [(0, 0), (pixels, 0), (-pixels, 0), (0, pixels), (0, -pixels)]
-    mean = np.mean([embed(embedding, shifted(images, dy, dx)) for dy, dx in views], axis=0)
+    ``pixels`` up, down, left and right, scaled back to length 1. ``unshifted``, the
+    photos' own embeddings if already computed, saves embedding them again."""
+    moves = [(pixels, 0), (-pixels, 0), (0, pixels), (0, -pixels)]
+    views = [embed(embedding, images) if unshifted is None else unshifted]
+    views += [embed(embedding, shifted(images, dy, dx)) for dy, dx in moves]
+    mean = np.mean(views, axis=0)
     return mean / np.linalg.norm(mean, axis=1, keepdims=True)
 
 
