@@ -383,20 +383,30 @@ def expected_preprocessing(backbone: str, images):
 STRIDE_16_LAYER = {"efficientnet-lite0": "block10_add", "resnet50v2": "conv4_block5_out"}
 
 
+def photos_in(backbone: str, img_size: int, input_size: int) -> tuple:
+    """The input of uint8 photos of ``img_size`` and what the backbone sees of them:
+    resized to ``input_size`` inside the model, then its own preprocessing."""
+    inputs = keras.Input((img_size, img_size, 3), dtype="uint8")
+    x = inputs
+    if input_size != img_size:
+        x = layers.Resizing(input_size, input_size, name="resize_for_backbone")(x)
+    return inputs, preprocessing(backbone)(x)
+
+
+def pooled_backbone(weights: BackboneWeights, input_size: int) -> keras.Model:
+    """The backbone without its classifier, ending in pooled features."""
+    if weights.backbone == "resnet50v2":
+        return resnet50v2(input_size, weights)
+    return lite0_model(weights, include_top=False)
+
+
 def feature_extractor(weights: BackboneWeights, img_size: int,
                       input_size: int | None = None) -> keras.Model:
     """The frozen backbone on uint8 photos of ``img_size``: resized inside the model to
     ``input_size`` (the size the backbone sees), its own preprocessing, pooled features."""
     input_size = input_size or img_size
-    inputs = keras.Input((img_size, img_size, 3), dtype="uint8")
-    x = inputs
-    if input_size != img_size:
-        x = layers.Resizing(input_size, input_size, name="resize_for_backbone")(x)
-    x = preprocessing(weights.backbone)(x)
-    if weights.backbone == "resnet50v2":
-        core = resnet50v2(input_size, weights)
-    else:
-        core = lite0_model(weights, include_top=False)
+    inputs, x = photos_in(weights.backbone, img_size, input_size)
+    core = pooled_backbone(weights, input_size)
     core.trainable = False
     outputs = core(x, training=False)
     return keras.Model(inputs, outputs, name=f"{weights.backbone.replace('-', '_')}_backbone")
@@ -409,17 +419,12 @@ def feature_map(weights: BackboneWeights, img_size: int,
     but the batch normalisation's (a few thousand photos are too few to re-estimate
     ImageNet's statistics and scales: those layers stay frozen, in inference mode)."""
     input_size = input_size or img_size
-    pooled = (resnet50v2(input_size, weights) if weights.backbone == "resnet50v2" else
-              lite0_model(weights, include_top=False))
+    pooled = pooled_backbone(weights, input_size)
     core = keras.Model(pooled.input, pooled.get_layer(STRIDE_16_LAYER[weights.backbone]).output,
                        name=f"{weights.backbone.replace('-', '_')}_to_stride_16")
     for layer in core.layers:
         layer.trainable = not isinstance(layer, layers.BatchNormalization)
-    inputs = keras.Input((img_size, img_size, 3), dtype="uint8")
-    x = inputs
-    if input_size != img_size:
-        x = layers.Resizing(input_size, input_size, name="resize_for_backbone")(x)
-    x = preprocessing(weights.backbone)(x)
+    inputs, x = photos_in(weights.backbone, img_size, input_size)
     return keras.Model(inputs, core(x, training=False), name=core.name.replace("_to_", "_map_"))
 
 
