@@ -127,9 +127,46 @@ def test_pixel_neighbour_ranks_new_whale_then_nearest_photos():
     assert "pixel neighbour" in metrics.format_results(result)
 
 
+@pytest.mark.parametrize("y_train, ranked, map5", [
+    ([0, 0, 0, 0], [0], (1 + 0.25 + 0.25) / 3),    # no known whale: Id 3 ranks 4th (ties by index)
+    ([0, 3, 0, 0], [0, 3], (1 + 0.5 + 0.5) / 3)])  # a single one: it ranks 2nd
+def test_pixel_neighbour_with_no_or_one_known_whale_in_training(y_train, ranked, map5):
+    rng = np.random.default_rng(1)
+    x_train = rng.integers(0, 256, (4, 8, 8, 3)).astype(np.uint8)
+    x_val = x_train[:3]
+    scores = metrics.pixel_neighbour_scores(x_train, np.array(y_train), x_val,
+                                            new_whale=0, n_classes=5)
+    assert scores.shape == (3, 5)
+    assert (metrics.top_k(scores, 5)[:, :len(ranked)] == ranked).all()
+    others = [c for c in range(5) if c not in ranked]
+    assert (scores[:, others] < scores[:, ranked].min(axis=1, keepdims=True)).all()
+    result = metrics.evaluate_labels(scores, np.array([0, 3, 3]), np.array(y_train), 0,
+                                     neighbour_scores=scores)
+    assert result["pixel_neighbour"]["accuracy"] == pytest.approx(1 / 3)
+    assert result["pixel_neighbour"]["map5"] == pytest.approx(map5)
+
+
 def test_summaries_from_rows_equal_the_direct_scores():
     rng = np.random.default_rng(6)
     scores, y = rng.random((300, 11)), rng.integers(0, 11, 300)
     mask = y % 3 == 0
     assert metrics.summarise(metrics.per_row(y, scores)) == metrics.score(y, scores)
     assert metrics.summarise(metrics.per_row(y, scores), mask) == metrics.score(y[mask], scores[mask])
+
+
+def test_evaluate_a_data_set_whose_training_rows_are_all_new_whale():
+    """The notebooks' call: a split with no known whale in training still scores."""
+    import pandas as pd
+
+    from whale_utils import data
+
+    ids = ["new_whale"] * 6 + ["w_a", "w_b"]
+    frame = pd.DataFrame({"Image": [f"{i}.jpg" for i in range(8)], "Id": ids})
+    labels, encoder = data.encode_labels(frame["Id"])
+    images = np.random.default_rng(2).integers(0, 256, (8, 8, 8, 3)).astype(np.uint8)
+    whales = data.WhaleData(frame.assign(label=labels), images, encoder,
+                            train_idx=np.arange(5), val_idx=np.arange(5, 8))
+    scores = np.eye(whales.n_classes)[whales.y_val]
+    result = metrics.evaluate(scores, whales)
+    assert result["pixel_neighbour"]["accuracy"] == pytest.approx(1 / 3)   # the new_whale row
+    assert result["ceiling"] == pytest.approx(1 / 3)

@@ -52,10 +52,12 @@ def pixel_neighbour_scores(x_train, y_train, x_val, new_whale: int,
 
     Photos are compared as raw pixels (each flattened, centred on its mean, cosine
     similarity); an Id scores the similarity of its nearest training photo. A network
-    that learned anything about whales should beat this.
+    that learned anything about whales should beat this. Without a known whale in
+    training, every row ranks ``new_whale`` first and every other Id tied below it.
     """
     def unit_rows(x):
-        flat = np.asarray(x, dtype=np.float32).reshape(len(x), -1)
+        x = np.asarray(x, dtype=np.float32)
+        flat = x.reshape(len(x), int(np.prod(x.shape[1:])))    # no rows: still (0, pixels)
         flat -= flat.mean(axis=1, keepdims=True)
         return flat / (np.linalg.norm(flat, axis=1, keepdims=True) + 1e-6)
 
