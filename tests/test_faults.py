@@ -1,6 +1,7 @@
 """Faults while things run, not only bad files: what the user sees, and that nothing of
 theirs is lost."""
 
+import contextlib
 import errno
 import logging
 import os
@@ -223,6 +224,57 @@ def test_ctrl_c_stops_the_run_leaves_no_kernel_and_the_next_run_completes(smoke_
     assert not (smoke_into / "metrics" / "01_overfit_baseline.json").exists()
     series.run_profile("smoke", ["06"])                       # the lock was released; a normal run
     assert (smoke_into / "metrics" / "06_transfer_early_stopping.json").is_file()
+
+
+RUNNER_INTO = """
+import sys
+from whale_utils import profile, series
+settings = {**profile.load("smoke"), "OUTPUT_DIR": sys.argv[1]}
+profile.load = lambda name: settings
+series.cli(["run", "--profile", "smoke", "--nb", "06", "01", "02", "--jobs", "2"])
+"""
+
+
+def in_a_terminal_group():
+    """The child of a terminal's shell: its own process group, SIGINT as the default
+    (a background job would start with it ignored and prove nothing)."""
+    os.setpgrp()
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+@pytest.mark.parametrize("reader", ["tee", "closed"])
+def test_ctrl_c_with_the_console_piped_ends_the_run_within_seconds(tmp_path, reader):
+    """``make run-all 2>&1 | tee run.log``: Ctrl-C reaches the runner and ``tee`` alike, so
+    the runner's last words meet a pipe without a reader; or the pipe closed long before
+    (``| head -1``). Either way the run ends, non-zero, leaving no kernel, and its log says
+    what happened."""
+    out = tmp_path / "outputs"
+    read_end, write_end = os.pipe()
+    runner = subprocess.Popen([sys.executable, "-c", RUNNER_INTO, str(out)], stdout=write_end,
+                              stderr=write_end, preexec_fn=in_a_terminal_group)
+    os.close(write_end)
+    tee = subprocess.Popen(["tee", str(tmp_path / "console.txt")] if reader == "tee"
+                           else ["head", "-c", "1"], stdin=read_end, stdout=subprocess.DEVNULL,
+                           preexec_fn=lambda: os.setpgid(0, runner.pid))
+    os.close(read_end)
+    try:
+        kernels = []
+        while not kernels and runner.poll() is None:
+            time.sleep(0.2)
+            kernels = [c for c in psutil.Process(runner.pid).children(recursive=True)
+                       if "ipykernel" in " ".join(c.cmdline())]
+        time.sleep(4)                                   # the notebooks are running
+        os.killpg(runner.pid, signal.SIGINT)            # the terminal's Ctrl-C
+        stopped = time.monotonic()
+        assert runner.wait(timeout=30) == 130
+        assert time.monotonic() - stopped < 10
+        assert not [k for k in kernels if k.is_running() and k.status() != psutil.STATUS_ZOMBIE]
+        log = (out / "logs" / "run.log").read_text()
+        assert "interrupted: " in log and "did not" in log
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(runner.pid, signal.SIGKILL)
+        tee.wait(timeout=10)
 
 
 def test_a_kernel_that_dies_is_named_with_its_partial_notebook_and_the_others_finish(

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
 
-from whale_utils import registry
+from whale_utils import console, registry
 
 
 def kernel_threads(jobs: int, cores: int | None = None) -> dict[str, str]:
@@ -113,7 +113,8 @@ def execute(notebook: str, params: dict, output: Path, bar: int = 0,
     output.parent.mkdir(parents=True, exist_ok=True)
     if output.resolve() == source.resolve():
         raise SystemExit(f"error: refusing to overwrite the source notebook {source}")
-    progress = {"desc": f"{notebook[:24]:24}", "position": bar, "leave": True}
+    progress = {"desc": f"{notebook[:24]:24}", "position": bar, "leave": True,
+                "file": console.progress_stream()}
     # The kernel's C-level output (TensorFlow's runtime) goes to its log file, not into
     # the notebook: at shutdown that pipe's reader could print tracebacks, and on the
     # console its I/E lines read as errors. Its own log stays quiet below ERROR (every

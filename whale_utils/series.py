@@ -19,10 +19,10 @@ import shutil
 import sys
 import time
 import warnings
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
 
-from whale_utils import cluster, data, kernels, profile, registry
+from whale_utils import cluster, console, data, kernels, profile, registry
 
 ROOT = registry.ROOT
 NOTEBOOK_DIR = registry.NOTEBOOK_DIR
@@ -100,6 +100,7 @@ def run_profile(name: str, notebooks: list[str] | None = None, jobs: int = 1,
     chosen = select(notebooks)          # a wrong request fails before any data is made
     out_dir = (NOTEBOOK_DIR / settings["OUTPUT_DIR"]).resolve()
     with exclusive(out_dir):
+        console.log_to(out_dir / "logs" / RUN_LOG, f"run, profile {name!r}: {', '.join(chosen)}")
         return _run(name, settings, chosen, out_dir, jobs, scheduler, share_cores)
 
 
@@ -128,6 +129,7 @@ def exclusive(out_dir: Path):
 
 
 LOCK = ".run.lock"
+RUN_LOG = "run.log"     # what the runner said, in outputs/<profile>/logs/, whatever its console
 
 
 def _run(name: str, settings: dict, chosen: list[str], out_dir: Path, jobs: int,
@@ -163,32 +165,38 @@ class Interrupted(KeyboardInterrupt):
 def run_here(work: list[tuple[str, dict]], jobs: int, share_cores: bool | None, what: str,
              out_dir: Path) -> dict[str, tuple[float, str | None]]:
     """Run ``work`` (notebook, parameters) on this machine, ``jobs`` kernels at a time.
-    On Ctrl-C no further notebook starts, the running kernels are stopped, and
-    ``Interrupted`` says what finished."""
+    On Ctrl-C no further notebook starts, the running kernels are stopped, their threads
+    get ``STOP_GRACE`` seconds to notice (never more: a thread may wait on a console that
+    is gone), and ``Interrupted`` says what finished."""
     if share_cores is None:
         share_cores = kernels.shares_cores(jobs)
     threads = kernels.kernel_threads(jobs) if share_cores else {}
     bars: queue.Queue[int] = queue.Queue()
     for line in range(max(1, jobs)):
         bars.put(line)
+    pool = ThreadPoolExecutor(max_workers=max(1, jobs))
     with contextlib.chdir(NOTEBOOK_DIR), kernels.environment(threads), \
-            kernels.silent_once_stopped() as stopped, \
-            ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            kernels.silent_once_stopped() as stopped:
         print(f"running {len(work)} notebook(s), {what}, {jobs} at a time, "
               f"{os.environ.get('TF_NUM_INTRAOP_THREADS', 'all')} TensorFlow thread(s) each "
               f"-> {out_dir}")
         futures = {nb: pool.submit(execute_timed, nb, params, bars) for nb, params in work}
         try:
-            return {notebook: future.result() for notebook, future in futures.items()}
+            results = {notebook: future.result() for notebook, future in futures.items()}
         except KeyboardInterrupt:
-            for future in futures.values():
-                future.cancel()                       # no further notebook starts
+            pool.shutdown(wait=False, cancel_futures=True)    # no further notebook starts
             stopped()                                 # their "kernel died" is no error
             kernels.stop_kernels()                    # the running ones stop now
+            wait([f for f in futures.values() if not f.cancelled()], timeout=STOP_GRACE)
             finished = [nb for nb, f in futures.items()
                         if f.done() and not f.cancelled() and f.exception() is None
                         and f.result()[1] is None]
             raise Interrupted(finished, [nb for nb, _ in work if nb not in finished]) from None
+    pool.shutdown()
+    return results
+
+
+STOP_GRACE = 5.0
 
 
 def execute_timed(notebook: str, params: dict, bars: queue.Queue) -> tuple[float, str | None]:
@@ -357,6 +365,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="override the profile's SPLIT (outputs go to outputs/PROFILE-SPLIT)")
     args = parser.parse_args(argv)
     import_tensorflow_quietly()
+    with console.consoles():
+        return command(args)
+
+
+def command(args: argparse.Namespace) -> int:
+    """Carry out one parsed command line; 130 after Ctrl-C (its last words said)."""
     if args.command == "run":
         try:
             run_profile(args.profile, args.nb, args.jobs, args.split, args.scheduler,
@@ -368,7 +382,7 @@ def main(argv: list[str] | None = None) -> int:
                   "partial executed copies, if they started, are in outputs/; the next run "
                   "starts them again). The sources, the data and earlier outputs (moved to "
                   "outputs/archive/) are intact.", file=sys.stderr)
-            return 130
+            return INTERRUPTED
     elif args.command == "data":
         settings = profile.load(args.profile)
         prepare_data(settings, args.profile)
@@ -384,6 +398,22 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-if __name__ == "__main__":
+INTERRUPTED = 130    # the shell's code for a process ended by Ctrl-C
+
+
+def cli(argv: list[str] | None = None) -> None:
+    """``main`` as a process: its exit code, and no wait at exit after Ctrl-C."""
     warnings.formatwarning = console_warning
-    sys.exit(main())
+    code = main(argv)
+    if code == INTERRUPTED:
+        # Interrupted: the kernels are stopped, but a notebook's thread may still wait on
+        # a console that is gone, and Python would join it forever at exit.
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(OSError, ValueError):
+                stream.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    cli()
