@@ -46,15 +46,11 @@ VERBOSE = 2
 # %% [markdown]
 # ## Setup
 #
-# All the work is done by small named functions of `whale_utils`, the package shared
-# by every notebook of the series; the notebook shows and explains. In Colab the first
-# cell installs it. `session.start` then does what every notebook does first: it writes
-# the profile's synthetic data if `DATA_DIR` has none yet, checks every value of the
-# parameters cell (type, range, a folder it can write to) before any work starts,
-# prints the library versions, and seeds Python, NumPy, Keras and TensorFlow with
-# TensorFlow's ops made deterministic, so a re-run gives the same numbers on the same
-# machine. It also learns the notebook's name (from the runner or from Jupyter), under
-# which `run.record` writes this run's metrics at the end.
+# The model, its training and its callback are written out in this notebook's cells;
+# loading, scoring and plotting are small named calls of `whale_utils`, the package every
+# notebook shares (in Colab the first cell installs it). `session.start` checks the
+# parameters cell, writes the synthetic data if `DATA_DIR` has none, prints the library
+# versions and seeds everything, so that a re-run gives the same numbers on this machine.
 
 # %% active="ipynb"
 # # Colab: install the series' package (nothing happens where it is installed)
@@ -91,30 +87,71 @@ plots.plot_examples(whales);
 # %% [markdown]
 # ## Model
 #
-# Three blocks of two 3x3 convolutions and a max-pooling, batch normalisation after
-# the first and last block and a 25 % dropout after the second; then a 256-unit dense
-# layer and a softmax over every Id. Adam with the student's settings, sparse
-# categorical cross-entropy (integer labels, no one-hot), and `ReduceLROnPlateau`
-# watching the *training* loss, which can only keep falling. The student's network, as
-# `whale_utils` builds it:
+# The student's `get_model()`, in Keras 3: three blocks of two 3x3 convolutions and a
+# max-pooling, batch normalisation after the first and last block and a 25 % dropout
+# after the second; then a 256-unit dense layer and a softmax over every Id. The photos
+# arrive as `uint8`; the model's `Rescaling` layer brings them to [0, 1]. Adam with the
+# student's settings and sparse categorical cross-entropy (integer labels, no one-hot).
+# The cell is tagged `export`: `make sync` copies it into `whale_utils.lessons`, where
+# notebooks 02 and 03 find it.
 
-# %%
-plots.show_code(models.baseline_cnn)
+# %% tags=["export"]
+import keras
+from keras import layers
+
+
+def conv_block(filters: int) -> list:
+    """Two 3x3 convolutions and a 2x2 max-pooling: the student's building block."""
+    return [layers.Conv2D(filters, 3, padding="same", activation="relu"),
+            layers.Conv2D(filters, 3, padding="same", activation="relu"),
+            layers.MaxPooling2D()]
+
+
+def student_cnn(img_size: int, n_classes: int, seed: int = 0) -> keras.Model:
+    """The student's CNN: uint8 photos in, a softmax over every Id out."""
+    return keras.Sequential([
+        keras.Input((img_size, img_size, 3), dtype="uint8"),
+        layers.Rescaling(1 / 255),
+        *conv_block(16), layers.BatchNormalization(),
+        *conv_block(32), layers.Dropout(0.25, seed=seed),
+        *conv_block(64), layers.BatchNormalization(),
+        layers.Flatten(),
+        layers.Dense(256, activation="relu"),
+        layers.BatchNormalization(),
+        layers.Dense(n_classes, activation="softmax"),
+    ], name="baseline_cnn")
+
+
+def compile_like_the_student(model: keras.Model, optimizer=None) -> keras.Model:
+    """Adam(1e-3, 0.9, 0.999), or ``optimizer``; sparse categorical cross-entropy;
+    accuracy and top-5 accuracy."""
+    optimizer = optimizer or keras.optimizers.Adam(learning_rate=1e-3, beta_1=0.9,
+                                                   beta_2=0.999)
+    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy", keras.metrics.SparseTopKCategoricalAccuracy(5, name="top5")])
+    return model
+
+
+def student_reduce_lr(monitor: str) -> keras.callbacks.Callback:
+    """The learning rate times 0.8 after one epoch without progress on ``monitor``."""
+    return keras.callbacks.ReduceLROnPlateau(monitor=monitor, patience=1, factor=0.8,
+                                             min_lr=1e-5, verbose=0)
 
 # %% tags=["nbval-check-output"]
-model = training.compile_model(models.baseline_cnn(IMG_SIZE, whales.n_classes, seed=SEED))
+model = compile_like_the_student(student_cnn(IMG_SIZE, whales.n_classes, seed=SEED))
 models.print_summary(model)
 
 # %% [markdown]
 # ## Train
 #
-# The student's settings: the parameters cell's epochs and batch size, the learning
-# rate lowered whenever the training loss stalls.
+# The student's settings: the parameters cell's epochs and batch size, and
+# `ReduceLROnPlateau` watching the *training* loss, which can only keep falling.
+# `training.fit` is Keras' `model.fit`, timed.
 
 # %%
 history = training.fit(model, train=(whales.x_train, whales.y_train),
                        validation=(whales.x_val, whales.y_val), epochs=EPOCHS,
-                       batch_size=BATCH_SIZE, callbacks=[training.reduce_lr("loss")],
+                       batch_size=BATCH_SIZE, callbacks=[student_reduce_lr("loss")],
                        verbose=VERBOSE)
 
 # %% [markdown]

@@ -57,6 +57,7 @@ DROPOUT = 0.3
 
 # %%
 from whale_utils import metrics, models, plots, session, training
+from whale_utils.lessons import compile_like_the_student, student_reduce_lr
 
 run = session.start(globals())
 
@@ -72,11 +73,37 @@ whales = run.load_dataset()
 # %% [markdown]
 # ## Model
 #
-# The CNN of notebook 01 with `Dropout(0.3)` around the dense block.
+# Notebook 01's network in full, with its two changes marked `# new`: a `Dropout` layer
+# before the 256-unit dense layer, and one before the softmax. `conv_block` and the
+# compilation come from notebook 01 (`whale_utils.lessons`). Tagged `export`: notebook
+# 03 builds on this network.
+
+# %% tags=["export"]
+import keras
+from keras import layers
+
+from whale_utils.lessons import conv_block
+
+
+def dropout_cnn(img_size: int, n_classes: int, dropout: float = 0.3,
+                seed: int = 0) -> keras.Model:
+    """Notebook 01's CNN with ``Dropout(dropout)`` before and after the dense block."""
+    return keras.Sequential([
+        keras.Input((img_size, img_size, 3), dtype="uint8"),
+        layers.Rescaling(1 / 255),
+        *conv_block(16), layers.BatchNormalization(),
+        *conv_block(32), layers.Dropout(0.25, seed=seed),
+        *conv_block(64), layers.BatchNormalization(),
+        layers.Flatten(),
+        layers.Dropout(dropout, seed=seed + 1),                          # new
+        layers.Dense(256, activation="relu"),
+        layers.BatchNormalization(),
+        layers.Dropout(dropout, seed=seed + 2),                          # new
+        layers.Dense(n_classes, activation="softmax"),
+    ], name="dropout_cnn")
 
 # %% tags=["nbval-check-output"]
-model = training.compile_model(
-    models.baseline_cnn(IMG_SIZE, whales.n_classes, dense_dropout=DROPOUT, seed=SEED))
+model = compile_like_the_student(dropout_cnn(IMG_SIZE, whales.n_classes, DROPOUT, seed=SEED))
 models.print_summary(model)
 
 # %% [markdown]
@@ -86,7 +113,7 @@ models.print_summary(model)
 # (notebook 01 watched the training loss).
 
 # %%
-callbacks = [training.reduce_lr("val_loss")]
+callbacks = [student_reduce_lr("val_loss")]
 history = training.fit(model, train=(whales.x_train, whales.y_train),
                        validation=(whales.x_val, whales.y_val), epochs=EPOCHS,
                        batch_size=BATCH_SIZE, callbacks=callbacks, verbose=VERBOSE)

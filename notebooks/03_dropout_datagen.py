@@ -60,7 +60,10 @@ SHIFT = 0.1
 #     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "git+https://github.com/whale-notebooks/whale-notebooks@v1.1.0"], check=True)  # noqa: E501
 
 # %%
+import keras
+
 from whale_utils import augment, metrics, models, plots, session, training
+from whale_utils.lessons import compile_like_the_student, dropout_cnn, student_reduce_lr
 
 run = session.start(globals())
 
@@ -89,11 +92,17 @@ plots.plot_augmented(whales.x_train[0], augmentation);
 # %% [markdown]
 # ## Model
 #
-# The dropout CNN of notebook 02, behind the augmentation layer.
+# Notebook 02's dropout CNN (`whale_utils.lessons`, exported from 02) behind the
+# augmentation layer: the model's first layer transforms every training batch, and
+# passes photos through untouched at prediction.
 
 # %% tags=["nbval-check-output"]
-model = training.compile_model(models.baseline_cnn(
-    IMG_SIZE, whales.n_classes, dense_dropout=DROPOUT, seed=SEED, augmentation=augmentation))
+model = keras.Sequential([
+    keras.Input((IMG_SIZE, IMG_SIZE, 3), dtype="uint8"),
+    augmentation,                                                  # new: training only
+    dropout_cnn(IMG_SIZE, whales.n_classes, DROPOUT, seed=SEED),
+], name="augmented_dropout_cnn")
+compile_like_the_student(model)
 models.print_summary(model)
 
 # %% [markdown]
@@ -105,7 +114,7 @@ models.print_summary(model)
 history = training.fit(model, train=(whales.x_train, whales.y_train),
                        validation=(whales.x_val, whales.y_val),
                        epochs=EPOCHS, batch_size=BATCH_SIZE,
-                       callbacks=[training.reduce_lr("val_loss")], verbose=VERBOSE)
+                       callbacks=[student_reduce_lr("val_loss")], verbose=VERBOSE)
 
 # %% [markdown]
 # ## Evaluate

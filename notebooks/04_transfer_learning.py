@@ -62,6 +62,7 @@ BACKBONE_WEIGHTS = "auto"
 
 # %%
 from whale_utils import backbones, metrics, models, plots, session, training
+from whale_utils.lessons import compile_like_the_student, student_reduce_lr
 
 run = session.start(globals())
 
@@ -79,24 +80,54 @@ whales = run.load_dataset()
 # ## Model
 #
 # The backbone without its classification top, average-pooled to one feature vector
-# per photo (1280 numbers for EfficientNet-Lite0, 2048 for ResNet50V2), frozen; on top,
-# the student's head: batch normalisation, a 256-unit dense layer, dropout, batch
-# normalisation, dropout and a softmax over every Id. The line below says which
-# backbone and weights this run has.
+# per photo (1280 numbers for EfficientNet-Lite0, 2048 for ResNet50V2), and frozen:
+# `backbones.feature_extractor` puts a `Resizing` layer to `BACKBONE_SIZE` and the
+# backbone's own preprocessing in front of it (its summary lists them). The line below
+# says which backbone and weights this run has.
 
 # %% tags=["nbval-check-output"]
-weights, backbone, head, model = models.frozen_backbone_with_head(
-    IMG_SIZE, whales.n_classes, backbone=BACKBONE, backbone_weights=BACKBONE_WEIGHTS,
-    backbone_size=BACKBONE_SIZE, seed=SEED)
+weights = backbones.choose_weights(BACKBONE, BACKBONE_WEIGHTS)
+backbone = backbones.feature_extractor(weights, IMG_SIZE, BACKBONE_SIZE)
+backbone.trainable = False                    # frozen: only the head below learns
 print(weights.note)
-models.print_summary(model)
+models.print_summary(backbone)
 
 # %% [markdown]
-# The backbone as `whale_utils` builds it: a `Resizing` layer to `BACKBONE_SIZE`, the
-# backbone's own preprocessing as a `Rescaling` layer, then the frozen network.
+# On top, the student's head: batch normalisation, a 256-unit dense layer, dropout,
+# batch normalisation, dropout and a softmax over every Id. Its random draws are seeded,
+# so the head is the same in every process that builds it (notebook 07 builds it once
+# per optimizer and fold). Tagged `export`: notebooks 05-07 reuse head and model.
 
-# %%
-plots.show_code(backbones.feature_extractor)
+# %% tags=["export"]
+import keras
+from keras import layers
+
+
+def transfer_head(n_classes: int, n_features: int, dropout: float = 0.3,
+                  seed: int = 0) -> keras.Model:
+    """The student's head on pooled features: BN, Dense256, Dropout, BN, Dropout, softmax."""
+    return keras.Sequential([
+        keras.Input((n_features,)),
+        layers.BatchNormalization(),
+        layers.Dense(256, activation="relu",
+                     kernel_initializer=keras.initializers.GlorotUniform(seed=seed)),
+        layers.Dropout(dropout, seed=seed),
+        layers.BatchNormalization(),
+        layers.Dropout(dropout, seed=seed + 1),
+        layers.Dense(n_classes, activation="softmax",
+                     kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 2)),
+    ], name="transfer_head")
+
+
+def transfer_model(backbone: keras.Model, head: keras.Model) -> keras.Model:
+    """Backbone and head as one model on uint8 photos."""
+    inputs = keras.Input(backbone.input_shape[1:], dtype="uint8")
+    return keras.Model(inputs, head(backbone(inputs)), name="transfer_model")
+
+# %% tags=["nbval-check-output"]
+head = transfer_head(whales.n_classes, n_features=backbone.output_shape[-1], seed=SEED)
+model = transfer_model(backbone, head)
+models.print_summary(model)
 
 # %% [markdown]
 # ### What ImageNet sees in a fluke
@@ -160,10 +191,10 @@ print(f"features: {features.shape}, {features.dtype}")
 # validation loss as in notebook 02.
 
 # %%
-training.compile_model(head)
+compile_like_the_student(head)
 history = training.fit(head, train=(train_features, whales.y_train),
                        validation=(val_features, whales.y_val), epochs=EPOCHS,
-                       batch_size=BATCH_SIZE, callbacks=[training.reduce_lr("val_loss")],
+                       batch_size=BATCH_SIZE, callbacks=[student_reduce_lr("val_loss")],
                        verbose=VERBOSE)
 
 # %% [markdown]

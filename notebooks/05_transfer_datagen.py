@@ -60,7 +60,10 @@ SHIFT = 0.1
 #     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "git+https://github.com/whale-notebooks/whale-notebooks@v1.1.0"], check=True)  # noqa: E501
 
 # %%
-from whale_utils import augment, backbones, metrics, models, plots, session, training
+import keras
+
+from whale_utils import augment, backbones, metrics, plots, session, training
+from whale_utils.lessons import compile_like_the_student, student_reduce_lr, transfer_head
 
 run = session.start(globals())
 
@@ -76,15 +79,18 @@ whales = run.load_dataset()
 # %% [markdown]
 # ## Model
 #
-# Notebook 04's model, described there, behind the augmentation layer. What changes is
-# how it trains: end to end on augmented photos, the backbone still frozen.
+# Notebook 03 and notebook 04 composed: 04's frozen backbone and head (`transfer_head`,
+# exported from 04) behind 03's augmentation layer. What changes is how it trains: end
+# to end on augmented photos, the backbone still frozen.
 
 # %% tags=["nbval-check-output"]
-weights, backbone, head, model = models.frozen_backbone_with_head(
-    IMG_SIZE, whales.n_classes, backbone=BACKBONE, backbone_weights=BACKBONE_WEIGHTS,
-    backbone_size=BACKBONE_SIZE, seed=SEED,
-    augmentation=augment.student_augmentation(rotation=ROTATION, zoom=ZOOM, shift=SHIFT,
-                                              seed=SEED))
+weights = backbones.choose_weights(BACKBONE, BACKBONE_WEIGHTS)
+backbone = backbones.feature_extractor(weights, IMG_SIZE, BACKBONE_SIZE)
+head = transfer_head(whales.n_classes, n_features=backbone.output_shape[-1], seed=SEED)
+augmentation = augment.student_augmentation(rotation=ROTATION, zoom=ZOOM, shift=SHIFT,
+                                            seed=SEED)
+photos = keras.Input((IMG_SIZE, IMG_SIZE, 3), dtype="uint8")
+model = keras.Model(photos, head(backbone(augmentation(photos))), name="transfer_model")
 print(weights.note)
 
 # %% [markdown]
@@ -98,11 +104,11 @@ print(weights.note)
 
 # %%
 val_features = backbones.backbone_features(backbone, whales.x_val)
-training.compile_model(model)
+compile_like_the_student(model)
 validation = training.FeatureValidation(head, val_features, whales.y_val)
 history = training.fit(model, train=(whales.x_train, whales.y_train), validation=None,
                        epochs=EPOCHS, batch_size=BATCH_SIZE,
-                       callbacks=[validation, training.reduce_lr("val_loss")], verbose=VERBOSE)
+                       callbacks=[validation, student_reduce_lr("val_loss")], verbose=VERBOSE)
 
 # %% [markdown]
 # ## Evaluate

@@ -58,7 +58,15 @@ PATIENCE = 1
 #     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "git+https://github.com/whale-notebooks/whale-notebooks@v1.1.0"], check=True)  # noqa: E501
 
 # %%
-from whale_utils import backbones, metrics, models, plots, session, training
+import keras
+
+from whale_utils import backbones, metrics, plots, session, training
+from whale_utils.lessons import (
+                                 compile_like_the_student,
+                                 student_reduce_lr,
+                                 transfer_head,
+                                 transfer_model,
+)
 
 run = session.start(globals())
 
@@ -73,22 +81,25 @@ whales = run.load_dataset()
 # %% [markdown]
 # ## What changes: the student's early stopping
 #
-# The callback as `whale_utils` builds it, with the student's numbers:
+# Keras' `EarlyStopping` callback with the student's numbers: training stops once the
+# validation loss has not fallen by at least `MIN_DELTA` for `PATIENCE` epochs. Note the
+# size of that step: 0.5 in cross-entropy is a large improvement to ask of one epoch.
 
 # %%
-stop_early = training.early_stopping(monitor=MONITOR, min_delta=MIN_DELTA,
-                                     patience=PATIENCE)
-plots.show_code(training.early_stopping)
+stop_early = keras.callbacks.EarlyStopping(monitor=MONITOR, min_delta=MIN_DELTA,
+                                           patience=PATIENCE)
 
 # %% [markdown]
 # ## Model
 #
-# Notebook 04's model, described and summarised there.
+# Notebook 04's frozen backbone and head (`transfer_head`, exported from 04), described
+# and summarised there.
 
 # %% tags=["nbval-check-output"]
-weights, backbone, head, model = models.frozen_backbone_with_head(
-    IMG_SIZE, whales.n_classes, backbone=BACKBONE, backbone_weights=BACKBONE_WEIGHTS,
-    backbone_size=BACKBONE_SIZE, seed=SEED)
+weights = backbones.choose_weights(BACKBONE, BACKBONE_WEIGHTS)
+backbone = backbones.feature_extractor(weights, IMG_SIZE, BACKBONE_SIZE)
+head = transfer_head(whales.n_classes, n_features=backbone.output_shape[-1], seed=SEED)
+model = transfer_model(backbone, head)
 print(weights.note)
 
 # %% [markdown]
@@ -108,11 +119,11 @@ train_features, val_features = whales.train_val(features)
 # `EarlyStopping` added to `ReduceLROnPlateau`.
 
 # %%
-training.compile_model(head)
+compile_like_the_student(head)
 history = training.fit(head, train=(train_features, whales.y_train),
                        validation=(val_features, whales.y_val), epochs=EPOCHS,
                        batch_size=BATCH_SIZE,
-                       callbacks=[training.reduce_lr("val_loss"), stop_early],
+                       callbacks=[student_reduce_lr("val_loss"), stop_early],
                        verbose=VERBOSE)
 print(f"stopped after {len(history.history['loss'])} of {EPOCHS} epochs")
 

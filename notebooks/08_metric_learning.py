@@ -112,10 +112,38 @@ print(f"embedding trains on {len(learn)} photos of "
 # logits `s cos θ` where θ is the angle between a photo and a whale; for the photo's
 # own whale the angle is widened by a margin `m` first. To score well, a photo must be
 # closer to its whale than to any other by that margin: photos of one whale are pulled
-# together, those of different whales pushed apart. The head, as `whale_utils` writes it:
+# together, those of different whales pushed apart. The head, in Keras 3 (tagged
+# `export`: the package's training loop, `embedding.fit_arcface`, puts it on top):
 
-# %%
-plots.show_code(embedding.AngularMargin)
+# %% tags=["export"]
+from keras import layers, ops
+
+
+class AngularMargin(layers.Layer):
+    """ArcFace head: logits ``s cos(theta_j)`` for every whale j, with ``theta_y + m`` in
+    place of ``theta_y`` for the photo's own whale y. Inputs: (unit embeddings, labels)."""
+
+    def __init__(self, n_classes: int, scale: float = 30.0, margin: float = 0.5,
+                 **kwargs):
+        super().__init__(**kwargs)
+        self.n_classes, self.scale, self.margin = n_classes, scale, margin
+
+    def build(self, input_shape):
+        self.centres = self.add_weight(shape=(input_shape[0][-1], self.n_classes),
+                                       initializer="glorot_uniform", name="centres")
+
+    def call(self, inputs):
+        embeddings, labels = inputs
+        cosine = ops.matmul(embeddings, ops.normalize(self.centres, axis=0))
+        cosine = ops.clip(cosine, -1.0 + 1e-6, 1.0 - 1e-6)
+        with_margin = ops.cos(ops.arccos(cosine) + self.margin)
+        own = ops.one_hot(ops.reshape(ops.cast(labels, "int32"), (-1,)), self.n_classes)
+        return self.scale * ops.where(own > 0, with_margin, cosine)
+
+    def get_config(self):
+        return {**super().get_config(), "n_classes": self.n_classes, "scale": self.scale,
+                "margin": self.margin}
+
 
 # %% tags=["nbval-check-output"]
 weights = backbones.choose_weights(BACKBONE, BACKBONE_WEIGHTS)
@@ -160,7 +188,21 @@ history = embedding.fit_arcface(net, train_inputs[learn], whales.y_train[learn],
 # similarity of its nearest photo. `new_whale` is inserted at the rank where that
 # similarity falls below a threshold. The threshold is chosen on the held-out training
 # rows (queried against the photos the embedding learned from), never on validation
-# rows: the curve below is MAP@5 on those rows for every threshold.
+# rows: the curve below is MAP@5 on those rows for every threshold. The search itself is
+# two lines: a whale's score is its nearest photo's similarity
+# (`embedding.whale_similarity`), and `new_whale` is one more candidate scoring exactly
+# the threshold, so it ranks first when no known whale comes closer:
+
+# %% tags=["export"]
+import numpy as np  # noqa: F811 - an exported cell imports what it uses
+
+
+def retrieval_scores(similarity, new_whale: int, threshold: float) -> np.ndarray:
+    """Scores that rank the known whales by similarity and put `new_whale` where the
+    similarity falls below ``threshold``."""
+    scores = np.array(similarity, dtype=np.float32, copy=True)
+    scores[:, new_whale] = threshold
+    return scores
 
 # %%
 train_embeddings = embedding.embed(net, train_inputs)
@@ -250,7 +292,7 @@ similarity = embedding.whale_similarity(val_averaged if averaged else val_embedd
                                         per_whale="mean" if chosen["mean per whale"] else "nearest")
 on = ablation[steps].eq("on").eq([chosen[step] for step in steps]).all(axis=1)
 tuned = float(ablation.loc[on, "threshold"].iloc[0]) if NEW_WHALE_THRESHOLD is None else threshold
-result = metrics.evaluate(embedding.retrieval_scores(similarity, whales.new_whale_label, tuned),
+result = metrics.evaluate(retrieval_scores(similarity, whales.new_whale_label, tuned),
                           whales)
 run.show(result, **({"backbone_weights": weights.source, "backbone_how": "fine-tuned"}
                     if fine_tuned else {}))

@@ -13,9 +13,10 @@ from __future__ import annotations
 import keras
 import numpy as np
 import pandas as pd
-from keras import layers, ops
+from keras import layers
 
 from whale_utils import metrics
+from whale_utils.lessons import AngularMargin, retrieval_scores  # noqa: F401 - taught in 08
 
 EMBEDDING_SIZE = 128
 SCALE = 30.0       # ArcFace's s: the radius the cosines are scaled to before the softmax
@@ -26,32 +27,6 @@ FINE_TUNING_RATE = 1e-3   # the same for an ImageNet backbone: its weights are a
 # degrees of rotation, fractions of zoom and of shift. No flips: a mirrored fluke is
 # another whale's pattern.
 GENTLE_AUGMENTATION = {"rotation": 5.0, "zoom": 0.05, "shift": 0.05}
-
-
-class AngularMargin(layers.Layer):
-    """ArcFace head: logits ``s cos(theta_j)`` for every whale j, with ``theta_y + m`` in
-    place of ``theta_y`` for the photo's own whale y. Inputs: (unit embeddings, labels)."""
-
-    def __init__(self, n_classes: int, scale: float = SCALE, margin: float = MARGIN,
-                 **kwargs):
-        super().__init__(**kwargs)
-        self.n_classes, self.scale, self.margin = n_classes, scale, margin
-
-    def build(self, input_shape):
-        self.centres = self.add_weight(shape=(input_shape[0][-1], self.n_classes),
-                                       initializer="glorot_uniform", name="centres")
-
-    def call(self, inputs):
-        embeddings, labels = inputs
-        cosine = ops.matmul(embeddings, ops.normalize(self.centres, axis=0))
-        cosine = ops.clip(cosine, -1.0 + 1e-6, 1.0 - 1e-6)
-        with_margin = ops.cos(ops.arccos(cosine) + self.margin)
-        own = ops.one_hot(ops.reshape(ops.cast(labels, "int32"), (-1,)), self.n_classes)
-        return self.scale * ops.where(own > 0, with_margin, cosine)
-
-    def get_config(self):
-        return {**super().get_config(), "n_classes": self.n_classes, "scale": self.scale,
-                "margin": self.margin}
 
 
 def cnn_embedding(img_size: int, size: int = EMBEDDING_SIZE, seed: int = 0,
@@ -200,14 +175,6 @@ def whale_similarity(query, gallery, gallery_labels, n_classes: int,
         norm = np.linalg.norm(rest)
         best[row, whale] = query[row] @ rest / norm if norm > 1e-9 else -np.inf
     return best
-
-
-def retrieval_scores(similarity, new_whale: int, threshold: float) -> np.ndarray:
-    """Scores that rank the known whales by similarity and put `new_whale` where the
-    similarity falls below ``threshold``."""
-    scores = np.array(similarity, dtype=np.float32, copy=True)
-    scores[:, new_whale] = threshold
-    return scores
 
 
 THRESHOLDS = np.round(np.arange(0.0, 1.0001, 0.02), 2)

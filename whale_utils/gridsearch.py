@@ -1,28 +1,11 @@
-"""The student's grid search over optimizers: scikeras' KerasClassifier in GridSearchCV."""
+"""Running notebook 07's grid search (taught in the notebook: ``lessons.student_grid_search``)
+here or on a Dask cluster, and its table."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import time
-
-
-def student_grid_search(optimizers=("adam", "sgd", "adamax", "nadam"), epochs: int = 10,
-                        batch_size: int = 32, cv: int = 2, seed: int = 0):
-    """The student's set-up: scikeras' ``KerasClassifier`` on notebook 04's head, in
-    ``GridSearchCV`` over optimizers, scored by accuracy on ``cv`` stratified folds of
-    the training rows, keeping each fold's score on its own training rows too."""
-    from sklearn.model_selection import GridSearchCV, StratifiedKFold
-
-    from whale_utils.compat import KerasClassifier
-
-    estimator = KerasClassifier(model=build_head, model__seed=seed, optimizer="adam",
-                                loss="sparse_categorical_crossentropy", metrics=["accuracy"],
-                                epochs=epochs, batch_size=batch_size, verbose=0,
-                                random_state=seed)
-    folds = StratifiedKFold(n_splits=cv, shuffle=True, random_state=seed)
-    return GridSearchCV(estimator, {"optimizer": list(optimizers)}, cv=folds,
-                        scoring="accuracy", return_train_score=True)
 
 
 def fit(search, features, labels, scheduler: str | None = None):
@@ -49,13 +32,6 @@ def fit(search, features, labels, scheduler: str | None = None):
             search.best_estimator_.fit(features, labels)
     search.seconds = time.perf_counter() - start
     return search
-
-
-def build_head(meta, seed):
-    """Notebook 04's head for scikeras (importable: a closure would not pickle)."""
-    from whale_utils.models import transfer_head
-
-    return transfer_head(meta["n_classes_"], seed=seed, n_features=meta["n_features_in_"])
 
 
 @contextlib.contextmanager
