@@ -83,9 +83,10 @@ bench: $(STAMP) ## the student's way against ours, same images, same machine (ab
 golden: $(STAMP) ## re-execute the golden notebooks (tests/golden/) with the smoke profile [NB=07]
 	$(PY) -m whale_utils.series golden $(if $(NB),--nb $(NB))
 
-sync: $(STAMP) ## pair every notebooks/NN_name.py with its .ipynb (jupytext); Colab links from pyproject.toml
+sync: $(STAMP) ## pair every notebooks/NN_name.py with its .ipynb (jupytext); Colab links; export cells -> whale_utils/lessons.py
 	$(PY) -m whale_utils.registry --links
 	$(VENV)/bin/jupytext --set-kernel python3 --sync notebooks/[0-9][0-9]_*.py
+	$(PY) -m whale_series.export
 
 lock: $(STAMP) ## re-pin requirements.lock and environment.yml from the environment
 	{ echo "# Exact versions of every dependency (pip freeze). Edit pyproject.toml, then regenerate:"; \

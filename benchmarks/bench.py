@@ -238,7 +238,9 @@ def measure(args) -> int:
     """Every section of the benchmark, printed as it goes."""
 
 
-    from whale_utils import augment, backbones, data, models, synthetic, training
+    import keras
+
+    from whale_utils import augment, backbones, data, lessons, synthetic, training
 
     cores = os.cpu_count()
     size, batch, epochs = args.img_size, 32, args.epochs
@@ -295,9 +297,10 @@ def measure(args) -> int:
 
     print("2. student's CNN, training step with each input path (ms/step)")
     steps = math.ceil(count / batch)
-    cnn = training.compile_model(models.baseline_cnn(size, n_classes))
-    augmenting = training.compile_model(models.baseline_cnn(
-        size, n_classes, augmentation=augment.student_augmentation(seed=0)))
+    cnn = lessons.compile_like_the_student(lessons.student_cnn(size, n_classes))
+    augmenting = lessons.compile_like_the_student(keras.Sequential([
+        keras.Input((size, size, 3), dtype="uint8"), augment.student_augmentation(seed=0),
+        lessons.student_cnn(size, n_classes)]))
     in_memory = dict(y=labels, batch_size=batch)
     fastest = interleaved_seconds_per_step({"memory": (cnn, images, in_memory),
                                             "augmented": (augmenting, images, in_memory)},
@@ -330,9 +333,11 @@ def measure(args) -> int:
     results["backbone_pass"] = row(
         f"backbone pass: Lite0 {args.backbone_size} px vs ResNet50V2 {size} px",
         count / feature_seconds, count / resnet_seconds, "img/s")
-    head = training.compile_model(models.transfer_head(n_classes))
+    n_features = backbone.output_shape[-1]
+    head = lessons.compile_like_the_student(lessons.transfer_head(n_classes, n_features))
     head_step = fit_seconds_per_step(head, features, steps, y=labels, batch_size=batch)
-    full = training.compile_model(models.transfer_model(backbone, models.transfer_head(n_classes)))
+    full = lessons.compile_like_the_student(
+        lessons.transfer_model(backbone, lessons.transfer_head(n_classes, n_features)))
     full_step = fit_seconds_per_step(full, images, steps, y=labels, batch_size=batch)
     results["transfer_epoch"] = row("epoch: head on cached features vs backbone",
                                     1 / (head_step * steps), 1 / (full_step * steps), "ep/s")

@@ -9,7 +9,7 @@ import pytest
 from conftest import REAL_SAMPLE
 from PIL import Image
 
-from whale_utils import backbones, kernels, models, params, torch_legacy
+from whale_utils import backbones, kernels, lessons, models, params, torch_legacy
 
 
 @pytest.fixture
@@ -210,13 +210,16 @@ def test_features_depend_on_the_size_the_backbone_sees(tmp_path):
 
 
 def test_transfer_model_on_imagenet_lite0():
-    parts = models.frozen_backbone_with_head(32, 7, backbone_size=64)
-    assert parts.weights.source == "imagenet-package" and parts.weights.imagenet
-    assert parts.model.output.shape == (None, 7)
-    counts = models.count_params(parts.model)
-    assert counts["trainable"] == models.count_params(parts.head)["trainable"]
+    weights = backbones.choose_weights("efficientnet-lite0", "auto")
+    backbone = backbones.feature_extractor(weights, 32, 64)
+    head = lessons.transfer_head(7, n_features=backbone.output_shape[-1])
+    model = lessons.transfer_model(backbone, head)                     # as in 04
+    assert weights.source == "imagenet-package" and weights.imagenet
+    assert model.output.shape == (None, 7)
+    counts = models.count_params(model)
+    assert counts["trainable"] == models.count_params(head)["trainable"]
     assert counts["frozen"] > 3_000_000
-    assert "EfficientNet-Lite0 with ImageNet weights, frozen" in parts.weights.note
+    assert "EfficientNet-Lite0 with ImageNet weights, frozen" in weights.note
 
 
 # --------------------------------------------------------------------------- bad input
@@ -289,8 +292,8 @@ def resnet(img_size, weights="none"):
 
 def test_transfer_model_with_random_resnet():
     backbone = resnet(32)
-    head = models.transfer_head(7, n_features=2048)
-    model = models.transfer_model(backbone, head)
+    head = lessons.transfer_head(7, n_features=2048)
+    model = lessons.transfer_model(backbone, head)
     assert model.output.shape == (None, 7)
     assert [type(layer).__name__ for layer in head.layers] == [
         "BatchNormalization", "Dense", "Dropout", "BatchNormalization", "Dropout", "Dense"]

@@ -58,11 +58,11 @@ def test_two_notebooks_on_the_cluster_give_the_local_metrics(tmp_path, monkeypat
 GRID = """
 import json, sys
 import numpy as np
-from whale_utils import gridsearch
+from whale_utils import gridsearch, lessons
 rng = np.random.default_rng(0)
 labels = np.repeat(np.arange(4), 30)
 features = (rng.normal(size=(120, 16)) + 3.0 * labels[:, None]).astype("float32")
-search = gridsearch.fit(gridsearch.student_grid_search(("adam", "sgd"), epochs=10, cv=2, seed=0),
+search = gridsearch.fit(lessons.student_grid_search(("adam", "sgd"), epochs=10, cv=2, seed=0),
                         features, labels, scheduler=sys.argv[1] if len(sys.argv) > 1 else None)
 keys = ("mean_test_score", "split0_test_score", "split1_test_score", "mean_train_score")
 print(json.dumps({"best": search.best_params_, "n_jobs": search.n_jobs,

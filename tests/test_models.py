@@ -1,4 +1,4 @@
-from whale_utils import models
+from whale_utils import lessons
 
 
 def layer_types(model):
@@ -6,7 +6,7 @@ def layer_types(model):
 
 
 def test_student_cnn_architecture():
-    model = models.baseline_cnn(64, 10)
+    model = lessons.student_cnn(64, 10)
     assert model.inputs[0].dtype == "uint8"
     assert layer_types(model) == [
         "Rescaling", "Conv2D", "Conv2D", "MaxPooling2D", "BatchNormalization",
@@ -19,5 +19,5 @@ def test_student_cnn_architecture():
 
 
 def test_dropout_cnn_wraps_the_dense_block():
-    types = layer_types(models.baseline_cnn(64, 10, dense_dropout=0.3))
+    types = layer_types(lessons.dropout_cnn(64, 10, dropout=0.3))
     assert types[13:] == ["Flatten", "Dropout", "Dense", "BatchNormalization", "Dropout", "Dense"]

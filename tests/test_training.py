@@ -2,7 +2,7 @@ import keras
 import numpy as np
 import pytest
 
-from whale_utils import augment, backbones, gridsearch, models, training
+from whale_utils import augment, backbones, gridsearch, lessons, training
 
 
 def random_backbone(img_size=32):
@@ -16,7 +16,7 @@ def tiny_fit(seed):
     rng = np.random.default_rng(0)
     x = rng.integers(0, 256, (64, 32, 32, 3), dtype=np.uint8)
     y = rng.integers(0, 5, 64)
-    model = training.compile_model(models.baseline_cnn(32, 5, dense_dropout=0.3))
+    model = lessons.compile_like_the_student(lessons.dropout_cnn(32, 5, dropout=0.3))
     training.fit(model, (x, y), (x[:16], y[:16]), epochs=2, batch_size=16, verbose=0)
     return [w.numpy() for w in model.weights]
 
@@ -28,11 +28,9 @@ def test_same_seed_same_weights():
 
 
 def test_student_settings():
-    lr = training.reduce_lr("val_loss")
+    lr = lessons.student_reduce_lr("val_loss")
     assert (lr.monitor, lr.patience, lr.factor, lr.min_lr) == ("val_loss", 1, 0.8, 1e-5)
-    stop = training.early_stopping()
-    assert (stop.monitor, stop.min_delta, stop.patience) == ("val_loss", 0.5, 1)
-    adam = training.student_adam()
+    adam = lessons.compile_like_the_student(lessons.student_cnn(32, 5)).optimizer
     assert float(adam.learning_rate) == pytest.approx(1e-3)
     assert (adam.beta_1, adam.beta_2) == (0.9, 0.999)
 
@@ -41,7 +39,7 @@ def test_grid_search_over_the_four_optimizers():
     rng = np.random.default_rng(0)
     labels = np.repeat(np.arange(4), 10)
     features = (rng.normal(size=(40, 16)) + labels[:, None]).astype("float32")
-    search = gridsearch.fit(gridsearch.student_grid_search(epochs=2, batch_size=8, cv=2),
+    search = gridsearch.fit(lessons.student_grid_search(epochs=2, batch_size=8, cv=2),
                             features, labels)
     table = gridsearch.grid_table(search)
     assert sorted(table["optimizer"]) == ["adam", "adamax", "nadam", "sgd"]
@@ -68,19 +66,20 @@ def test_head_on_cached_features_equals_frozen_full_model():
     epochs, batch_size = 2, 16
 
     training.set_seed(5)
-    head = training.compile_model(models.transfer_head(4, seed=5))
+    head = lessons.compile_like_the_student(lessons.transfer_head(4, 1280, seed=5))
     training.fit(head, (features, labels), None, epochs=epochs, batch_size=batch_size, verbose=0)
 
     training.set_seed(5)
-    other_head = models.transfer_head(4, seed=5)
-    full = training.compile_model(models.transfer_model(backbone, other_head))
+    other_head = lessons.transfer_head(4, 1280, seed=5)
+    full = lessons.compile_like_the_student(lessons.transfer_model(backbone, other_head))
     training.fit(full, (images, labels), None, epochs=epochs, batch_size=batch_size, verbose=0)
 
     steps = epochs * -(-len(images) // batch_size)
-    bound = steps * float(training.student_adam().learning_rate)
+    student_adam = lessons.compile_like_the_student(lessons.student_cnn(32, 5)).optimizer
+    bound = steps * float(student_adam.learning_rate)
     for a, b in zip(head.weights, other_head.weights):
         assert np.abs(a.numpy() - b.numpy()).max() <= bound, a.path
-    untouched = training.compile_model(models.transfer_head(4, seed=6))
+    untouched = lessons.compile_like_the_student(lessons.transfer_head(4, 1280, seed=6))
     assert any(np.abs(a.numpy() - b.numpy()).max() > bound   # the bound can fail
                for a, b in zip(head.weights, untouched.weights))
     np.testing.assert_array_equal(training.predict(head, features).argmax(1),
@@ -142,8 +141,8 @@ def test_feature_validation_gives_the_full_models_validation_metrics():
 
     def run(validation, callbacks):
         training.set_seed(7)
-        head = models.transfer_head(4, seed=7)
-        full = training.compile_model(models.transfer_model(backbone, head))
+        head = lessons.transfer_head(4, 1280, seed=7)
+        full = lessons.compile_like_the_student(lessons.transfer_model(backbone, head))
         callbacks = callbacks(head)
         history = training.fit(full, (images[:24], labels[:24]), validation, epochs=2,
                                batch_size=8, callbacks=callbacks, verbose=0)
@@ -171,9 +170,10 @@ def test_augmentation_inside_the_model_acts_in_training_only():
     the training step and leaves prediction alone."""
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (4, 32, 32, 3), dtype=np.uint8)
-    plain = models.baseline_cnn(32, 5, seed=0)
-    augmenting = models.baseline_cnn(32, 5, seed=0,
-                                     augmentation=augment.student_augmentation(seed=0))
+    plain = lessons.dropout_cnn(32, 5, seed=0)
+    augmenting = keras.Sequential([keras.Input((32, 32, 3), dtype="uint8"),
+                                   augment.student_augmentation(seed=0),
+                                   lessons.dropout_cnn(32, 5, seed=0)])     # as in 03
     augmenting.set_weights(plain.get_weights())
     assert augmenting.layers[0].name == "student_augmentation"
     np.testing.assert_allclose(augmenting.predict(images, verbose=0),

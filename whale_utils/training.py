@@ -1,4 +1,4 @@
-"""Seeds, the student's optimizer and callbacks, and a fit helper that times itself."""
+"""Seeds, a fit helper that times itself, and validation on cached features."""
 
 from __future__ import annotations
 
@@ -7,39 +7,13 @@ import time
 import keras
 import tensorflow as tf
 
+from whale_utils.lessons import compile_like_the_student
+
 
 def set_seed(seed: int) -> None:
     """Seed Python, NumPy, Keras and TensorFlow, and make TF ops deterministic."""
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
-
-
-def student_adam() -> keras.optimizers.Optimizer:
-    """Adam(learning_rate=1e-3, beta_1=0.9, beta_2=0.999), as the student set it."""
-    return keras.optimizers.Adam(learning_rate=1e-3, beta_1=0.9, beta_2=0.999)
-
-
-def compile_model(model: keras.Model, optimizer="student_adam") -> keras.Model:
-    """Sparse categorical cross-entropy with accuracy and top-5 accuracy."""
-    if optimizer == "student_adam":
-        optimizer = student_adam()
-    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy", keras.metrics.SparseTopKCategoricalAccuracy(5, name="top5")])
-    return model
-
-
-def reduce_lr(monitor: str = "loss") -> keras.callbacks.Callback:
-    """ReduceLROnPlateau(patience=1, factor=0.8, min_lr=1e-5) on ``monitor``."""
-    return keras.callbacks.ReduceLROnPlateau(monitor=monitor, patience=1, factor=0.8,
-                                             min_lr=1e-5, verbose=0)
-
-
-def early_stopping(monitor: str = "val_loss", min_delta: float = 0.5,
-                   patience: int = 1) -> keras.callbacks.Callback:
-    """Stop when ``monitor`` has not improved by ``min_delta`` for ``patience`` epochs; by
-    default the student's: EarlyStopping(monitor="val_loss", min_delta=0.5, patience=1)."""
-    return keras.callbacks.EarlyStopping(monitor=monitor, min_delta=min_delta,
-                                         patience=patience)
 
 
 class FeatureValidation(keras.callbacks.Callback):
@@ -53,7 +27,7 @@ class FeatureValidation(keras.callbacks.Callback):
 
     def __init__(self, head: keras.Model, features, labels, batch_size: int = 256):
         super().__init__()
-        self.head = head if head.compiled else compile_model(head)  # for its loss and metrics
+        self.head = head if head.compiled else compile_like_the_student(head)  # for its loss and metrics
         self.features, self.labels, self.batch_size = features, labels, batch_size
 
     def on_epoch_end(self, epoch, logs=None):
