@@ -1,7 +1,6 @@
 """Figures of the series, each returned for the notebook to show: sample and augmented
 photos, what ImageNet sees, learning curves against the baseline, the scores against
-the yardsticks, 08's threshold curve and nearest photos; and ``show_code``, a function's
-source as the notebook displays it."""
+the yardsticks, 08's threshold curve and nearest photos."""
 
 from __future__ import annotations
 
@@ -91,16 +90,6 @@ def plot_augmented(image, augmentation, n: int = 6):
         ax.axis("off")
     fig.tight_layout()
     return fig
-
-
-def show_code(function):
-    """A ``whale_utils`` function's source as a highlighted code block, in a notebook:
-    where a lesson is about specific code, the reader sees the code that runs."""
-    import inspect
-
-    from IPython.display import Markdown
-
-    return Markdown(f"```python\n{inspect.getsource(function).rstrip()}\n```")
 
 
 def plot_threshold_curve(curve: dict, chosen: float):
