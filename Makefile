@@ -37,51 +37,51 @@ lab: $(STAMP) ## open the notebooks in JupyterLab, on the kernel of .venv
 	$(VENV)/bin/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root)
 
 data: $(STAMP) ## generate the synthetic data of PROFILE (data/synthetic/PROFILE)
-	$(PY) -m whale_utils.series data --profile $(PROFILE)
+	$(PY) -m whale_series.series data --profile $(PROFILE)
 
 run-all: $(STAMP) ## execute every notebook of PROFILE into outputs/PROFILE/
-	$(PY) -m whale_utils.series run --profile $(PROFILE) --jobs $(JOBS) $(if $(SPLIT),--split $(SPLIT)) $(if $(SCHEDULER),--scheduler $(SCHEDULER))
+	$(PY) -m whale_series.series run --profile $(PROFILE) --jobs $(JOBS) $(if $(SPLIT),--split $(SPLIT)) $(if $(SCHEDULER),--scheduler $(SCHEDULER))
 
 run: $(STAMP) ## execute one notebook: make run NB=03 [PROFILE=...]
 	@test -n "$(NB)" || { echo "error: say which notebook, e.g. make run NB=03"; exit 2; }
-	$(PY) -m whale_utils.series run --profile $(PROFILE) --nb $(NB) --jobs $(JOBS) $(if $(SPLIT),--split $(SPLIT)) $(if $(SCHEDULER),--scheduler $(SCHEDULER))
+	$(PY) -m whale_series.series run --profile $(PROFILE) --nb $(NB) --jobs $(JOBS) $(if $(SPLIT),--split $(SPLIT)) $(if $(SCHEDULER),--scheduler $(SCHEDULER))
 
 lint: $(STAMP) ## ruff over the whole tree (rules in pyproject.toml)
 	$(VENV)/bin/ruff check .
 
 test: $(STAMP) lint ## lint, unit tests, notebook sync checks and nbval over the golden notebooks
-	$(PY) -m whale_utils.series data --profile smoke
+	$(PY) -m whale_series.series data --profile smoke
 	$(PY) -m pytest tests --nbval-lax --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg
 
 test-compat: ## the package in a Colab-like environment (newest TensorFlow, scikit-learn...): .venv-compat
 	$(PYTHON) tools/test_compat.py
 
 report: $(STAMP) ## results table (Markdown, CSV) and chart of PROFILE: outputs/PROFILE/report/
-	$(PY) -m whale_utils.report $(OUT)
+	$(PY) -m whale_series.report $(OUT)
 
 readme-results: $(STAMP) ## replace README.md's results table with outputs/default's (after make run-all)
-	$(PY) -m whale_utils.report outputs/default --readme README.md
+	$(PY) -m whale_series.report outputs/default --readme README.md
 
 html: $(STAMP) ## render notebooks and report of PROFILE as a site: outputs/PROFILE/html/
-	$(PY) -m whale_utils.book $(OUT)
+	$(PY) -m whale_series.book $(OUT)
 
 screenshots: $(STAMP) ## redraw docs/book-*.png from the default run's book (after make run-all)
-	$(PY) -m whale_utils.browser outputs/default docs
+	$(PY) -m whale_series.browser outputs/default docs
 
 data-kaggle: $(STAMP) ## download, unpack and verify the competition into data/kaggle/ (Kaggle API token)
-	$(PY) -m whale_utils.kaggle_data
+	$(PY) -m whale_series.kaggle_data
 
 stats: $(STAMP) ## statistics of PROFILE's synthetic data next to the real data's
-	$(PY) -m whale_utils.series data --profile $(PROFILE) --stats
+	$(PY) -m whale_series.series data --profile $(PROFILE) --stats
 
 gallery: $(STAMP) ## a grid of synthetic photos, several per whale: docs/gallery.png
-	$(PY) -m whale_utils.series data --profile $(PROFILE) --gallery docs/gallery.png
+	$(PY) -m whale_series.series data --profile $(PROFILE) --gallery docs/gallery.png
 
 bench: $(STAMP) ## the student's way against ours, same images, same machine (about 10 min)
 	$(PY) benchmarks/bench.py $(BENCH_ARGS)
 
 golden: $(STAMP) ## re-execute the golden notebooks (tests/golden/) with the smoke profile [NB=07]
-	$(PY) -m whale_utils.series golden $(if $(NB),--nb $(NB))
+	$(PY) -m whale_series.series golden $(if $(NB),--nb $(NB))
 
 sync: $(STAMP) ## pair every notebooks/NN_name.py with its .ipynb (jupytext); Colab links; export cells -> whale_utils/lessons.py
 	$(PY) -m whale_utils.registry --links
@@ -101,4 +101,4 @@ clean: ## delete outputs/ and generated synthetic data (never data/kaggle)
 	rm -rf outputs
 	@for d in data/synthetic/*/; do \
 	  if [ -f "$$d/.whale_synthetic.json" ]; then rm -rf "$$d"; echo "removed $$d"; \
-	  elif [ -d "$$d" ]; then echo "kept $$d (not made by whale_utils.synthetic)"; fi; done
+	  elif [ -d "$$d" ]; then echo "kept $$d (not made by whale_series.synthetic)"; fi; done

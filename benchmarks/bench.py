@@ -240,7 +240,8 @@ def measure(args) -> int:
 
     import keras
 
-    from whale_utils import augment, backbones, data, lessons, synthetic, training
+    from whale_series import synthetic
+    from whale_utils import augment, backbones, data, lessons, training
 
     cores = os.cpu_count()
     size, batch, epochs = args.img_size, 32, args.epochs

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 import whale_utils  # noqa: F401  (quiets TensorFlow before any test imports it)
-from whale_utils import synthetic
+from whale_series import synthetic
 
 REAL_SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "real-sample"
 

@@ -9,7 +9,8 @@ import pytest
 from conftest import REAL_SAMPLE
 from PIL import Image
 
-from whale_utils import backbones, kernels, lessons, models, params, torch_legacy
+from whale_series import kernels, torch_legacy
+from whale_utils import backbones, lessons, models, params
 
 
 @pytest.fixture

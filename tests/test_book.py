@@ -9,7 +9,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from whale_utils import book, browser, profile, registry, series
+from whale_series import book, browser, profile, series
+from whale_utils import registry
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")

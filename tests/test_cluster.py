@@ -8,7 +8,8 @@ import sys
 
 import pytest
 
-from whale_utils import cluster, kernels, profile, registry, series
+from whale_series import cluster, kernels, profile, series
+from whale_utils import registry
 
 distributed = pytest.importorskip("dask.distributed")
 

@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 from conftest import REAL_SAMPLE
 
-from whale_utils import embedding, kernels, metrics
+from whale_series import kernels
+from whale_utils import embedding, metrics
 
 
 def test_angular_margin_loss_matches_the_numpy_formula():

@@ -20,7 +20,8 @@ import psutil
 import pytest
 from conftest import save_run
 
-from whale_utils import backbones, data, profile, series
+from whale_series import profile, series
+from whale_utils import backbones, data
 
 
 @pytest.mark.parametrize("text, says", [
@@ -85,15 +86,15 @@ def test_a_misplaced_cache_folder_is_named_and_the_photos_still_load(tiny_set, t
 
 
 def test_the_console_shows_a_warning_as_one_line_that_says_what_to_do(tmp_path):
-    """The runner as `make run` starts it (``-m whale_utils.series``), into a folder of the
+    """The runner as `make run` starts it (``-m whale_series.series``), into a folder of the
     test's own, with its image cache placed under a file."""
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
-    start = ("import runpy, sys; from whale_utils import profile\n"
+    start = ("import runpy, sys; from whale_series import profile\n"
              "smoke = {**profile.load('smoke'), 'OUTPUT_DIR': sys.argv[1]}\n"
              "profile.load = lambda name: smoke\n"
              "sys.argv = ['series', 'run', '--profile', 'smoke', '--nb', '06']\n"
-             "runpy.run_module('whale_utils.series', run_name='__main__')")
+             "runpy.run_module('whale_series.series', run_name='__main__')")
     done = subprocess.run([sys.executable, "-c", start, str(tmp_path / "outputs")],
                           env={**os.environ, "WHALE_CACHE": str(blocker / "cache")},
                           capture_output=True, text=True, timeout=600)
@@ -228,7 +229,7 @@ def test_ctrl_c_stops_the_run_leaves_no_kernel_and_the_next_run_completes(smoke_
 
 RUNNER_INTO = """
 import sys
-from whale_utils import profile, series
+from whale_series import profile, series
 settings = {**profile.load("smoke"), "OUTPUT_DIR": sys.argv[1]}
 profile.load = lambda name: settings
 series.cli(["run", "--profile", "smoke", "--nb", "06", "01", "02", "--jobs", "2"])
@@ -298,7 +299,7 @@ def test_a_second_run_on_the_same_outputs_stops_at_once_and_the_lock_dies_with_i
                 pass
     holder = subprocess.Popen([sys.executable, "-c",
                                "import sys, time; from pathlib import Path; "
-                               "from whale_utils import series\n"
+                               "from whale_series import series\n"
                                "with series.exclusive(Path(sys.argv[1])):\n"
                                "    print('held', flush=True); time.sleep(60)", str(tmp_path)],
                               stdout=subprocess.PIPE, text=True)

@@ -7,7 +7,7 @@ import nbformat
 import pytest
 from conftest import numbers_in, numbers_of
 
-from whale_utils import series
+from whale_series import series
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 

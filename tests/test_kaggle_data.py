@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from whale_utils import kaggle_data, synthetic
+from whale_series import kaggle_data, synthetic
 
 FAKE_KAGGLE = """#!/bin/sh
 # stand-in for `kaggle competitions download -c NAME -p FOLDER`: copies $FAKE_ZIP
@@ -43,7 +43,7 @@ def fake(tmp_path, monkeypatch):
 
 
 def data_kaggle(out: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "whale_utils.kaggle_data", "--out", str(out),
+    return subprocess.run([sys.executable, "-m", "whale_series.kaggle_data", "--out", str(out),
                            "--photos", "6"], capture_output=True, text=True, env=os.environ)
 
 

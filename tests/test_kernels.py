@@ -8,7 +8,7 @@ import signal
 import pytest
 from jupyter_client.manager import AsyncKernelManager
 
-from whale_utils import kernels
+from whale_series import kernels
 
 
 def signals_at_shutdown(manager_class) -> list[int]:

@@ -16,7 +16,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from whale_utils import browser, profile, synthetic
+from whale_series import browser, profile, synthetic
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = "01_overfit_baseline"

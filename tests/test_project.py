@@ -9,7 +9,8 @@ import nbformat
 import pytest
 import yaml
 
-from whale_utils import augment, embedding, kernels, params, profile, series
+from whale_series import kernels, profile, series
+from whale_utils import augment, embedding, params
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_NAMES = set(params.SHARED)
@@ -151,7 +152,7 @@ def test_a_run_prints_no_kernel_chatter(tiny_set, tmp_path):
 
     params = {"DATA_DIR": str(tiny_set), "N_ROWS": None, "IMG_SIZE": 32, "EPOCHS": 1,
               "OUTPUT_DIR": str(tmp_path / "out"), "VERBOSE": 0, "BACKBONE_WEIGHTS": "none"}
-    code = ("import json, sys, pathlib; from whale_utils import kernels; "
+    code = ("import json, sys, pathlib; from whale_series import kernels; "
             "kernels.execute('06_transfer_early_stopping', json.loads(sys.argv[1]), "
             "pathlib.Path(sys.argv[2]))")
     # TensorFlow's informational lines on (which ones a CPU prints differs: oneDNN's
@@ -273,6 +274,6 @@ def test_the_runner_itself_prints_no_tensorflow_start_up_lines():
         return [line for line in text.splitlines() if line.startswith(series.NATIVE_CHATTER)]
     tensorflow = "import tensorflow as tf; tf.constant(1) + 1"
     assert chatter(stderr_of(tensorflow))             # what TensorFlow prints by itself
-    quiet = stderr_of("from whale_utils import series; series.import_tensorflow_quietly(); "
+    quiet = stderr_of("from whale_series import series; series.import_tensorflow_quietly(); "
                       + tensorflow + "; import sys; print('a real error', file=sys.stderr)")
     assert chatter(quiet) == [] and quiet.rstrip().endswith("a real error")

@@ -1,7 +1,7 @@
 import pytest
 from conftest import save_run
 
-from whale_utils import report, series
+from whale_series import report, series
 
 
 def test_report_writes_table_chart_intervals_and_steps(tmp_path):

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 import yaml
 
-from whale_utils import data, metrics, params, profile, registry, series, session
+from whale_series import profile, series
+from whale_utils import data, metrics, params, registry, session
 
 
 def test_notebook_name_comes_from_the_runner_then_jupyter_then_vscode(monkeypatch):

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from whale_utils import synthetic
+from whale_series import synthetic
 
 
 def digest(folder):

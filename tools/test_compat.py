@@ -74,7 +74,7 @@ def main() -> int:
         "--deselect", "tests/test_lab.py",   # JupyterLab in the project's own environment
         "--deselect", "tests/test_project.py::test_environment_yml_pins_equal_the_lock",
         cwd=ROOT, env=env)
-    run(python, "-m", "whale_utils.series", "run", "--profile", "smoke", "--nb", *NOTEBOOKS,
+    run(python, "-m", "whale_series.series", "run", "--profile", "smoke", "--nb", *NOTEBOOKS,
         cwd=ROOT, env=env)
     versions = installed(python)
     print("tested with:", ", ".join(f"{n} {versions[n]}" for n in COLAB_FIRST + ["scikeras"]))

@@ -251,7 +251,8 @@ def lite0_keras_weights(source: str | Path, cache_dir: str | Path | None = None)
     rebuilt (with a message), and parallel first uses each write a temporary file
     and rename it, so nobody reads half a file. Where the cache cannot be written (a full
     disk), the weights are converted for this run only, with a warning."""
-    from whale_utils import data, torch_legacy
+    from whale_series import torch_legacy
+    from whale_utils import data
 
     source = Path(source)
     folder = Path(cache_dir if cache_dir is not None else data.DEFAULT_CACHE)

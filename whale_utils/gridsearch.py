@@ -42,7 +42,7 @@ def on_cluster(scheduler: str | None):
         return
     import joblib
 
-    from whale_utils.cluster import connect
+    from whale_series.cluster import connect
 
     with connect(scheduler), joblib.parallel_backend("dask"):
         yield

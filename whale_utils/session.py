@@ -34,7 +34,7 @@ def prepare_synthetic_data(data_dir: str | Path) -> bool:
     """Write the synthetic data a profile reads from ``.../synthetic/<profile>`` when it is
     missing (a notebook opened alone, as in Colab). ``False`` when ``data_dir`` is not
     such a folder or already has its ``train.csv``."""
-    from whale_utils import profile, synthetic
+    from whale_series import profile, synthetic
 
     folder = Path(data_dir)
     if (folder / "train.csv").is_file() or folder.parent.name != "synthetic":
@@ -47,7 +47,7 @@ def prepare_synthetic_data(data_dir: str | Path) -> bool:
     print(f"writing the {folder.name!r} profile's synthetic data to {folder} "
           f"({options['images']} photos). For the competition's photos set DATA_DIR to the "
           "folder of its train.csv and train/: `make data-kaggle` (in Colab: "
-          "`!python -m whale_utils.kaggle_data --out /content/kaggle`), see data/README.md")
+          "`!python -m whale_series.kaggle_data --out /content/kaggle`), see data/README.md")
     synthetic.generate(folder, options["images"], options["seed"], options["size"])
     return True
 

@@ -55,7 +55,7 @@ def thread_shares(client) -> dict[str, int]:
 def bound_threads(shares: dict[str, int], dask_worker=None) -> int:
     """Size TensorFlow's pools in this worker process to its share before TensorFlow
     starts there (the folds of 07's grid search run in the workers themselves)."""
-    from whale_utils import kernels
+    from whale_series import kernels
 
     threads = shares.get(dask_worker.address, 1)
     for key, value in kernels.kernel_threads(1, cores=threads).items():
@@ -68,7 +68,7 @@ def run_on_worker(notebook: str, params: dict, shares: dict[str, int]) -> dict:
     the failure if any, and the files it wrote under ``OUTPUT_DIR`` as bytes."""
     from dask.distributed import get_worker, rejoin, secede
 
-    from whale_utils import kernels
+    from whale_series import kernels
 
     worker = get_worker()
     threads = shares.get(worker.address, 1)

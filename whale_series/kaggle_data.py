@@ -1,6 +1,6 @@
 """``make data-kaggle``: the competition's photos, downloaded, unpacked and verified.
 
-    python -m whale_utils.kaggle_data [--out data/kaggle]
+    python -m whale_series.kaggle_data [--out data/kaggle]
 
 Uses the ``kaggle`` command-line tool with your API token (``~/.kaggle/kaggle.json``, or
 ``KAGGLE_USERNAME`` and ``KAGGLE_KEY``). Safe to run again: complete data is verified
@@ -124,7 +124,7 @@ def download(out: Path, photos: int = PHOTOS) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m whale_utils.kaggle_data",
+    parser = argparse.ArgumentParser(prog="python -m whale_series.kaggle_data",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default=str(registry.ROOT / "data" / "kaggle"))
     parser.add_argument("--photos", type=int, default=PHOTOS, help=argparse.SUPPRESS)

@@ -1,9 +1,9 @@
 """The notebooks as a series: data preparation, the local runner, the golden copies, and
 the command line.
 
-    python -m whale_utils.series run --profile smoke [--nb 03]
-    python -m whale_utils.series data --profile default
-    python -m whale_utils.series golden
+    python -m whale_series.series run --profile smoke [--nb 03]
+    python -m whale_series.series data --profile default
+    python -m whale_series.series golden
 
 Executed notebooks go to ``outputs/<profile>/``; the sources are never written.
 """
@@ -22,7 +22,8 @@ import warnings
 from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
 
-from whale_utils import cluster, console, data, kernels, profile, registry
+from whale_series import cluster, console, kernels, profile
+from whale_utils import data, registry
 
 ROOT = registry.ROOT
 NOTEBOOK_DIR = registry.NOTEBOOK_DIR
@@ -48,7 +49,7 @@ def prepare_data(settings: dict, name: str) -> None:
     """Generate the profile's synthetic data if needed, or check that its data exists."""
     data_dir = (NOTEBOOK_DIR / settings["DATA_DIR"]).resolve()
     if "synthetic" in settings:
-        from whale_utils import synthetic
+        from whale_series import synthetic
 
         options = settings["synthetic"]
         start = time.perf_counter()
@@ -91,7 +92,7 @@ def run_profile(name: str, notebooks: list[str] | None = None, jobs: int = 1,
     (``timing.threads``), and ``make run`` takes the same threads as ``make run-all``.
     With a Dask
     ``scheduler`` address (or ``$DASK_SCHEDULER_ADDRESS``) each notebook is a task on
-    that cluster instead (``whale_utils.cluster``).
+    that cluster instead (``whale_series.cluster``).
     ``split`` overrides the profile's SPLIT and writes to ``outputs/<name>-<split>/``.
     """
     settings = profile.load(name)
@@ -344,7 +345,7 @@ def console_warning(message, category, *where, **more) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m whale_utils.series",
+    parser = argparse.ArgumentParser(prog="python -m whale_series.series",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("command", choices=["run", "data", "golden"])
     parser.add_argument("--profile", default="default", help=f"one of {profile.names()}")
@@ -388,7 +389,7 @@ def command(args: argparse.Namespace) -> int:
         prepare_data(settings, args.profile)
         data_dir = (NOTEBOOK_DIR / settings["DATA_DIR"]).resolve()
         if args.stats or args.gallery:
-            from whale_utils import synthetic
+            from whale_series import synthetic
         if args.stats:
             print(synthetic.format_statistics(synthetic.statistics(data_dir)))
         if args.gallery:

@@ -1,7 +1,7 @@
 """Headless Chromium for the tests and the README's pictures: open a page, wait for it,
 take screenshots of the book.
 
-    python -m whale_utils.browser outputs/default docs
+    python -m whale_series.browser outputs/default docs
 
 builds the default profile's book and redraws ``docs/book-*.png`` from it, with
 ``docs/screenshots.json`` saying which run and which parameters the pictures show (a
@@ -53,7 +53,7 @@ def book_screenshots(output_dir: Path, folder: Path, width: int = 1280,
                      height: int = 1000) -> list[Path]:
     """Build ``output_dir``'s book and save the ``PICTURES`` of it in ``folder``, with
     ``screenshots.json``: the run they show and notebook 01's parameters in it."""
-    from whale_utils import book
+    from whale_series import book
 
     site = book.build_book(output_dir)
     folder.mkdir(parents=True, exist_ok=True)
@@ -78,7 +78,7 @@ def book_screenshots(output_dir: Path, folder: Path, width: int = 1280,
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 2:
-        print("usage: python -m whale_utils.browser OUTPUT_DIR FOLDER "
+        print("usage: python -m whale_series.browser OUTPUT_DIR FOLDER "
               "(e.g. outputs/default docs)", file=sys.stderr)
         return 2
     output_dir, folder = Path(args[0]), Path(args[1])

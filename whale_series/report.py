@@ -1,6 +1,6 @@
 """The cross-notebook report: one profile's metrics side by side, with intervals.
 
-    python -m whale_utils.report outputs/default [--readme README.md]
+    python -m whale_series.report outputs/default [--readme README.md]
 
 writes ``report/results.{md,csv,png}``: the table, the best model, each step against the
 one it builds on (paired bootstrap over the validation rows).

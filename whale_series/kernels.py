@@ -14,7 +14,8 @@ from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
 
-from whale_utils import console, registry
+from whale_series import console
+from whale_utils import registry
 
 
 def kernel_threads(jobs: int, cores: int | None = None) -> dict[str, str]:
