@@ -84,7 +84,7 @@ golden: $(STAMP) ## re-execute the golden notebooks (tests/golden/) with the smo
 	$(PY) -m whale_series.series golden $(if $(NB),--nb $(NB))
 
 sync: $(STAMP) ## pair every notebooks/NN_name.py with its .ipynb (jupytext); Colab links; export cells -> whale_utils/lessons.py
-	$(PY) -m whale_utils.registry --links
+	$(PY) -m whale_series.links --links
 	$(VENV)/bin/jupytext --set-kernel python3 --sync notebooks/[0-9][0-9]_*.py
 	$(PY) -m whale_series.export
 

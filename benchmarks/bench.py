@@ -31,6 +31,33 @@ import whale_utils  # noqa: F401  (quiets TensorFlow before it loads)
 ROOT = Path(__file__).resolve().parents[1]
 
 
+
+def augmented_dataset(images: np.ndarray, labels: np.ndarray, batch_size: int,
+                      seed: int = 0):
+    """Shuffled batches of augmented uint8 images, augmented afresh every epoch, in a
+    ``tf.data`` pipeline: the series' input path measured against the student's generator
+    (the notebooks put the layer in the model instead, on the training step's own threads)."""
+    import tensorflow as tf
+
+    from whale_utils import augment
+
+    augmentation = augment.student_augmentation(seed=seed)
+
+    def augment(x, y):
+        return augmentation(x, training=True), y
+
+    # tf.data runs each op on one thread: the fused resampling keeps up on one core
+    # (3,600 images/s at 100 px), and leaves the other to the training step (letting it
+    # use both added 8 % to a step of the student's CNN, against -2 to +5 % like this).
+    return (tf.data.Dataset.from_tensor_slices((images, labels))
+            .shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
+            .batch(batch_size)
+            # One map call at a time: parallel calls fight the training step for the
+            # cores (measured on 2 cores: +120 % per step, against 0 % like this).
+            .map(augment)
+            .prefetch(tf.data.AUTOTUNE))
+
+
 def clock(function, *args):
     start = time.perf_counter()
     result = function(*args)
@@ -69,12 +96,12 @@ def epoch_of(batches):
 def input_run(data_dir, names, labels, img_size, batch, epochs, cache) -> dict:
     """Our input side of a training run, timed whole: load (decode or cache), build the
     augmented pipeline, pull every epoch. Returns the images and the seconds."""
-    from whale_utils import augment, data
+    from whale_utils import data
 
     start = time.perf_counter()
     images = data.load_photos(data_dir, names, img_size, cache)[0]
     loaded = time.perf_counter()
-    pipeline = augment.augmented_dataset(images, labels, batch)
+    pipeline = augmented_dataset(images, labels, batch)
     ends = []
     for _ in range(epochs):
         epoch_of(pipeline)

@@ -9,7 +9,7 @@ import pytest
 from conftest import REAL_SAMPLE
 from PIL import Image
 
-from whale_series import kernels, torch_legacy
+from whale_series import kernels, torch_legacy, weights
 from whale_utils import backbones, lessons, models, params
 
 
@@ -95,7 +95,7 @@ def test_lite0_has_the_documented_layout():
     # every layer with weights has a tensor in the package's file, and back
     state = torch_legacy.read_state_dict(backbones.lite0_weights_path())
     assert len(state) == 296
-    arrays = backbones.lite0_arrays(model, state, backbones.lite0_weights_path())
+    arrays = weights.lite0_arrays(model, state, backbones.lite0_weights_path())
     assert sum(len(v) for v in arrays.values()) == len(state) - 49   # num_batches_tracked
 
 

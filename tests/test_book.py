@@ -9,8 +9,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from whale_series import book, browser, profile, series
-from whale_utils import registry
+from whale_series import book, browser, links, profile, series
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
@@ -49,7 +48,7 @@ def test_behind_pages_add_what_is_generated_and_link_into_the_repository(site):
     speed = (site.parent / "book" / "speed.md").read_text()
     assert "make bench" in speed and "No `make bench` output" in speed   # none in the test
     colab = (site.parent / "book" / "jupyter-and-colab.md").read_text()
-    assert f"{registry.repository_url()}/blob/{registry.release_tag()}/CONTRIBUTING.md" in colab
+    assert f"{links.repository_url()}/blob/{links.release_tag()}/CONTRIBUTING.md" in colab
 
 
 def test_a_notebook_page_shows_its_parameters_once_with_the_profile_that_set_them(site):
@@ -78,7 +77,7 @@ def test_screenshots_show_the_default_profiles_values():
 def test_each_notebook_page_launches_its_source_in_colab_and_offers_the_ipynb(site):
     for notebook in series.NOTEBOOKS:
         page = (site / f"{notebook}.html").read_text()
-        assert registry.colab_url(notebook) in page
+        assert links.colab_url(notebook) in page
         assert f'href="_sources/{notebook}.ipynb"' in page
         assert (site / "_sources" / f"{notebook}.ipynb").is_file()
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import yaml
 
-from whale_series import profile, series
+from whale_series import links, profile, series
 from whale_utils import data, metrics, params, registry, session
 
 
@@ -79,10 +79,10 @@ def test_the_old_split_name_still_works_and_says_so(tmp_path, monkeypatch, capsy
 @pytest.mark.parametrize("name", series.NOTEBOOKS)
 def test_colab_badge_and_install_line_use_the_one_repository_url(name):
     source = (registry.NOTEBOOK_DIR / f"{name}.py").read_text()
-    wanted = registry.links(name)
+    wanted = links.links(name)
     assert wanted["badge"] in source, "run `make sync` to set the badge from pyproject.toml"
     assert wanted["install"] in source
-    repository = registry.repository_url().removeprefix("https://github.com/")
+    repository = links.repository_url().removeprefix("https://github.com/")
     assert source.count(repository) == 2      # the badge's and the install line's, no other
 
 
@@ -90,7 +90,7 @@ def test_colab_takes_notebook_and_package_at_the_release_tag_not_main():
     import tomllib
 
     version = tomllib.loads((registry.ROOT / "pyproject.toml").read_text())["project"]["version"]
-    wanted = registry.links("01_overfit_baseline")
+    wanted = links.links("01_overfit_baseline")
     assert wanted["install"].endswith(f"whale-notebooks@v{version}")
     assert f"/blob/v{version}/notebooks/01_overfit_baseline.ipynb" in wanted["badge"]
     assert "/main/" not in wanted["badge"] and "@main" not in wanted["install"]
@@ -106,7 +106,7 @@ def test_the_install_cell_runs_in_the_notebook_before_the_package_is_imported(na
     install = [i for i, c in enumerate(code) if c["metadata"].get("active") == "ipynb"]
     assert len(install) == 1, "one install cell, marked active=\"ipynb\""
     source = "".join(code[install[0]]["source"])
-    assert registry.links(name)["install"] in source and not source.startswith("# import")
+    assert links.links(name)["install"] in source and not source.startswith("# import")
     compile(source, name, "exec")                       # live code, not comments
     first_import = min(i for i, c in enumerate(code) if "whale_utils import" in "".join(c["source"]))
     assert install[0] < first_import
@@ -116,9 +116,9 @@ def test_stamp_links_rewrites_the_url_from_pyproject(tmp_path, monkeypatch):
     page = tmp_path / "01_x.py"
     page.write_text("# [![Open In Colab](old)](https://colab.research.google.com/github/a/b)\n"
                     '"git+https://github.com/a/b"\n')
-    monkeypatch.setattr(registry, "repository_url", lambda: "https://github.com/me/fork")
-    monkeypatch.setattr(registry, "release_tag", lambda: "v9.9.9")
-    assert registry.stamp_links(page) and not registry.stamp_links(page)
+    monkeypatch.setattr(links, "repository_url", lambda: "https://github.com/me/fork")
+    monkeypatch.setattr(links, "release_tag", lambda: "v9.9.9")
+    assert links.stamp_links(page) and not links.stamp_links(page)
     assert "github/me/fork/blob/v9.9.9/notebooks/01_x.ipynb" in page.read_text()
     assert '"git+https://github.com/me/fork@v9.9.9"' in page.read_text()
 
@@ -130,4 +130,4 @@ def test_the_installed_package_carries_the_profiles_and_the_url(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     assert {f"whale_utils/profiles/{p}.yaml" for p in profile.names()} <= set(names)
     meta = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("METADATA"))).decode()
-    assert f"Project-URL: Repository, {registry.repository_url()}" in meta
+    assert f"Project-URL: Repository, {links.repository_url()}" in meta

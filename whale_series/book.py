@@ -20,7 +20,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from whale_series import report
+from whale_series import links, report
 from whale_utils import narrate, registry
 
 STORY = """\
@@ -65,10 +65,20 @@ html_theme_options = {{
 """
 
 
+
+def student_story() -> str:
+    """The student's results in two sentences, from ``STUDENT`` (the book's landing page)."""
+    accuracies = [r["val_accuracy"] for r in narrate.STUDENT.values() if "val_accuracy" in r]
+    return (f"The student's models reached validation accuracies of {min(accuracies):.3f} to "
+            f"{max(accuracies):.3f}, where the all-`new_whale` baseline scored "
+            f"{narrate.THEIR_BASELINE:.3f} on their split: {narrate.THEIR_BASELINE:.0%} of the "
+            "photos are `new_whale`. Read the table with that line in mind.").replace("%", " %")
+
+
 def landing_page(output_dir: Path, chapters: list[str], has_report: bool) -> str:
     """index.md: the story, the results table and chart, the step by step, the contents."""
     parts = [f"# whale-notebooks ({output_dir.name} profile)\n",
-             STORY.format(student=narrate.student_story())]
+             STORY.format(student=student_story())]
     if has_report:
         records = report.load_metrics(output_dir)
         table = report.display_table(report.results_table(records))
@@ -132,7 +142,7 @@ def behind_page(name: str, output_dir: Path) -> str:
     """docs/NAME.md as a book page: links to the repository's other files point at the
     repository (at the release tag), and the generated parts are added."""
     text = (DOCS / f"{name}.md").read_text(encoding="utf-8")
-    text = text.replace("](../", f"]({registry.repository_url()}/blob/{registry.release_tag()}/")
+    text = text.replace("](../", f"]({links.repository_url()}/blob/{links.release_tag()}/")
     if name == "synthetic-data":
         text += synthetic_statistics(output_dir)
     if name == "speed":
@@ -204,7 +214,7 @@ def write_project(output_dir: Path, source: Path) -> list[str]:
     for picture in DOCS.glob("*.png"):
         shutil.copy(picture, source)
     (source / "conf.py").write_text(CONF.format(
-        title=f"whale-notebooks · {output_dir.name}", repository=registry.repository_url()))
+        title=f"whale-notebooks · {output_dir.name}", repository=links.repository_url()))
     (source / "index.md").write_text(landing_page(output_dir, chapters, has_report))
     for name in BEHIND:
         (source / f"{name}.md").write_text(behind_page(name, output_dir), encoding="utf-8")

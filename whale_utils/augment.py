@@ -13,7 +13,6 @@ from __future__ import annotations
 import math
 
 import keras
-import numpy as np
 import tensorflow as tf
 from keras import layers, ops
 
@@ -99,25 +98,3 @@ def student_augmentation(rotation: float = IMAGE_DATA_GENERATOR["rotation_range"
     """Rotation ±``rotation``°, zoom ±``zoom`` (x and y), width and height shift ±``shift``;
     by default the student's: ±10°, ±10 %, ±10 %."""
     return StudentAugmentation(rotation, zoom, shift, seed=seed, name="student_augmentation")
-
-
-def augmented_dataset(images: np.ndarray, labels: np.ndarray, batch_size: int,
-                      seed: int = 0) -> tf.data.Dataset:
-    """Shuffled batches of augmented uint8 images, augmented afresh every epoch, in a
-    ``tf.data`` pipeline (the benchmark's input throughput; the notebooks put the layer
-    in the model instead, on the training step's own threads)."""
-    augmentation = student_augmentation(seed)
-
-    def augment(x, y):
-        return augmentation(x, training=True), y
-
-    # tf.data runs each op on one thread: the fused resampling keeps up on one core
-    # (3,600 images/s at 100 px), and leaves the other to the training step (letting it
-    # use both added 8 % to a step of the student's CNN, against -2 to +5 % like this).
-    return (tf.data.Dataset.from_tensor_slices((images, labels))
-            .shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
-            .batch(batch_size)
-            # One map call at a time: parallel calls fight the training step for the
-            # cores (measured on 2 cores: +120 % per step, against 0 % like this).
-            .map(augment)
-            .prefetch(tf.data.AUTOTUNE))

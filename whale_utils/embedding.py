@@ -105,19 +105,6 @@ def fit_arcface(embedding: keras.Model, images, labels, epochs: int, batch_size:
     return training.fit(model, train=batches, validation=None, epochs=epochs, verbose=verbose)
 
 
-def arcface_loss_numpy(embeddings, centres, labels, scale: float = SCALE,
-                       margin: float = MARGIN) -> float:
-    """The ArcFace loss written out in NumPy, to check the layer against."""
-    unit = centres / np.linalg.norm(centres, axis=0, keepdims=True)
-    cosine = np.clip(embeddings @ unit, -1 + 1e-6, 1 - 1e-6)
-    rows = np.arange(len(labels))
-    logits = scale * cosine
-    logits[rows, labels] = scale * np.cos(np.arccos(cosine[rows, labels]) + margin)
-    logits -= logits.max(axis=1, keepdims=True)
-    log_softmax = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
-    return float(-log_softmax[rows, labels].mean())
-
-
 def embed(embedding: keras.Model, images, batch_size: int = 256) -> np.ndarray:
     """Unit embeddings of uint8 photos (or of their backbone features)."""
     return np.asarray(embedding.predict(images, batch_size=batch_size, verbose=0))
