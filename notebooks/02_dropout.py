@@ -45,9 +45,9 @@ DROPOUT = 0.3
 # %% [markdown]
 # ## Setup
 #
-# Exactly as in notebook 01, which explains each step: one call prepares the data,
-# checks the parameters and seeds every generator. This notebook's own parameter is its
-# lesson's knob: `DROPOUT`, the student's rate of 0.3.
+# As in notebook 01, `session.start` checks the parameters cell, writes the synthetic data
+# if it is missing, prints the library versions and seeds every generator.
+# This notebook's own parameter is its lesson's knob: `DROPOUT`, the student's rate of 0.3.
 
 # %% active="ipynb"
 # # Colab: install the series' package (nothing happens where it is installed)

@@ -49,7 +49,9 @@ SHIFT = 0.1
 # %% [markdown]
 # ## Setup
 #
-# As in notebook 01; `augment`, the module of the augmentation layer, joins the imports.
+# As in notebook 01, `session.start` checks the parameters cell, writes the synthetic data
+# if it is missing, prints the library versions and seeds every generator.
+# `augment`, the module of the augmentation layer, joins the imports.
 # The notebook's own parameters are the student's: `DROPOUT` as in 02, and the
 # augmentation's ranges `ROTATION` (degrees), `ZOOM` and `SHIFT` (fractions).
 

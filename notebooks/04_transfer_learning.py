@@ -49,7 +49,9 @@ BACKBONE_WEIGHTS = "auto"
 # %% [markdown]
 # ## Setup
 #
-# As in notebook 01. `BACKBONE` names the ImageNet network, `BACKBONE_SIZE` the size
+# As in notebook 01, `session.start` checks the parameters cell, writes the synthetic data
+# if it is missing, prints the library versions and seeds every generator.
+# `BACKBONE` names the ImageNet network, `BACKBONE_SIZE` the size
 # of the photos it sees (they are resized inside the model), `BACKBONE_WEIGHTS` its
 # weights (`"auto"`: ImageNet's when they can be had, random otherwise, and the run
 # says so); `backbones` builds it.

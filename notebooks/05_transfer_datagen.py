@@ -50,7 +50,9 @@ SHIFT = 0.1
 # %% [markdown]
 # ## Setup
 #
-# As in notebook 01, with `augment` for notebook 03's augmentation layer and its ranges
+# As in notebook 01, `session.start` checks the parameters cell, writes the synthetic data
+# if it is missing, prints the library versions and seeds every generator.
+# `augment` brings notebook 03's augmentation layer and its ranges
 # (`ROTATION`, `ZOOM`, `SHIFT`, the student's).
 
 # %% active="ipynb"

@@ -48,8 +48,10 @@ PATIENCE = 1
 # %% [markdown]
 # ## Setup
 #
-# As in notebook 01; the early-stopping callback comes from `training`, and its settings
-# are this notebook's own parameters (`MONITOR`, `MIN_DELTA`, `PATIENCE`), the student's.
+# As in notebook 01, `session.start` checks the parameters cell, writes the synthetic data
+# if it is missing, prints the library versions and seeds every generator.
+# The early-stopping callback is Keras' own; its settings are this notebook's own
+# parameters (`MONITOR`, `MIN_DELTA`, `PATIENCE`), the student's.
 
 # %% active="ipynb"
 # # Colab: install the series' package (nothing happens where it is installed)

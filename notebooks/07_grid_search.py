@@ -49,8 +49,10 @@ CV_FOLDS = 2
 # %% [markdown]
 # ## Setup
 #
-# As in notebook 01; the search itself lives in `gridsearch`. Its grid is this notebook's
-# own parameters: the student's `OPTIMIZERS` and `CV_FOLDS`.
+# As in notebook 01, `session.start` checks the parameters cell, writes the synthetic data
+# if it is missing, prints the library versions and seeds every generator.
+# The search is written below; `gridsearch` runs it here or on a cluster. Its grid is
+# this notebook's own parameters: the student's `OPTIMIZERS` and `CV_FOLDS`.
 
 # %% active="ipynb"
 # # Colab: install the series' package (nothing happens where it is installed)

@@ -57,8 +57,11 @@ NEW_WHALE_THRESHOLD = None
 # %% [markdown]
 # ## Setup
 #
-# As in notebook 01; the embedding, its loss and the retrieval live in `embedding`. Three
-# parameters are this notebook's own: `TRUNK`, the network under the embedding
+# As in notebook 01, `session.start` checks the parameters cell, writes the synthetic data
+# if it is missing, prints the library versions and seeds every generator.
+# The ArcFace layer and the retrieval scores are written below; the embedding networks
+# and the search over gallery photos are `embedding`'s. Three parameters are this
+# notebook's own: `TRUNK`, the network under the embedding
 # (`"backbone"`, the ImageNet backbone of notebook 04 fine-tuned, or `"cnn"`, the CNN
 # trunk of notebook 01 trained from the photos alone);
 # ArcFace's `MARGIN` (radians); and `NEW_WHALE_THRESHOLD`, left at `None` to be chosen on
@@ -113,7 +116,7 @@ print(f"embedding trains on {len(learn)} photos of "
 # own whale the angle is widened by a margin `m` first. To score well, a photo must be
 # closer to its whale than to any other by that margin: photos of one whale are pulled
 # together, those of different whales pushed apart. The head, in Keras 3 (tagged
-# `export`: the package's training loop, `embedding.fit_arcface`, puts it on top):
+# `export`; the training below puts this class on top, so an edit here changes it):
 
 # %% tags=["export"]
 from keras import layers, ops
@@ -179,7 +182,7 @@ augmentation = augment.StudentAugmentation(**embedding.GENTLE_AUGMENTATION, seed
 history = embedding.fit_arcface(net, train_inputs[learn], whales.y_train[learn],
                                 epochs=EPOCHS, batch_size=BATCH_SIZE, margin=MARGIN,
                                 learning_rate=learning_rate, augmentation=augmentation,
-                                seed=SEED, verbose=VERBOSE)
+                                head_layer=AngularMargin, seed=SEED, verbose=VERBOSE)
 
 # %% [markdown]
 # ## Retrieve

@@ -2,9 +2,9 @@
 
 import numpy as np
 import pytest
-from conftest import numbers_in, numbers_of
+from conftest import numbers_in, numbers_of, save_run
 
-from whale_utils import metrics, narrate
+from whale_utils import metrics, narrate, record
 
 
 def run(model_hits: float | None, baseline_hits: float = 0.38, n: int = 900, seed: int = 0):
@@ -90,3 +90,27 @@ def test_every_number_in_the_block_is_a_number_of_the_result(model_hits):
     allowed = numbers_of({"evaluation": result, "train_accuracy": 0.9,
                           "student": {"val_accuracy": 0.377, "baseline_accuracy": 0.378}})
     assert numbers_in(block) and set(numbers_in(block)) <= allowed
+
+
+def test_a_notebook_compares_itself_with_the_one_it_builds_on(tmp_path):
+    """02 asks whether dropout helped: its block compares it with 01's run on the same rows
+    in the same outputs, with the paired interval; elsewhere it says what to run."""
+    import pandas as pd
+
+    save_run(tmp_path, "01_overfit_baseline", right_share=0.4)
+    path = save_run(tmp_path, "02_dropout", right_share=0.6)
+    labels = pd.read_csv(record.rows_path(path))["label"].to_numpy()
+    previous, rows = record.previous_rows(tmp_path, "02_dropout", labels)
+    assert previous == "01_overfit_baseline" and len(rows["ap5"]) == len(labels)
+    mine = pd.read_csv(record.rows_path(path))
+    interval = metrics.compare_rows({"ap5": mine["model_ap5"], "hit": mine["model_hit"]}, rows)
+    assert interval["map5"]["low"] > 0
+    result = metrics.evaluate_labels(np.eye(40)[labels], labels, np.arange(40), 0)
+    text = narrate.what_this_run_shows(result, notebook="02_dropout",
+                                       previous=(previous, interval))
+    assert f"02 vs 01: MAP@5 {interval['map5']['diff']:+.3f}" in text and "better than 01" in text
+    assert record.previous_rows(tmp_path, "02_dropout", labels[:-1]) == (previous, None)
+    assert record.previous_rows(tmp_path / "other", "02_dropout", labels) == (previous, None)
+    assert record.previous_rows(tmp_path, "01_overfit_baseline", labels) == (None, None)
+    text = narrate.what_this_run_shows(result, notebook="02_dropout", previous=(previous, None))
+    assert "Notebook 01 has no run on these validation rows" in text

@@ -130,6 +130,21 @@ def test_execute_refuses_to_write_over_a_source(tmp_path):
                        ROOT / "notebooks" / "01_overfit_baseline.ipynb")
 
 
+def test_a_notebook_starts_after_the_one_it_builds_on():
+    """02 compares itself with 01 on the same rows, 05-08 with 04: in one run they come
+    after it, and the longest-first order is kept otherwise."""
+    longest = ["08_metric_learning", "02_dropout", "05_transfer_datagen", "03_dropout_datagen",
+               "04_transfer_learning", "01_overfit_baseline"]
+    order = series.after_what_they_build_on(longest)
+    assert sorted(order) == sorted(longest)
+    for later, earlier in [("08", "04"), ("05", "04"), ("02", "01"), ("03", "02")]:
+        names = [nb[:2] for nb in order]
+        assert names.index(earlier) < names.index(later), order
+    assert order[:3] == ["01_overfit_baseline", "04_transfer_learning", "08_metric_learning"]
+    assert series.after_what_they_build_on(["02_dropout", "06_transfer_early_stopping"]) == \
+        ["02_dropout", "06_transfer_early_stopping"]        # 01 and 04 are not in this run
+
+
 def test_the_longest_notebooks_start_first(tmp_path):
     assert series.longest_first(["01_a", "02_b", "03_c", "04_d"],
                                 {"01_a": 100.0, "02_b": 300.0, "04_d": 50.0}) == \

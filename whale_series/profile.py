@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import yaml
 
@@ -56,3 +57,25 @@ def parameters(settings: dict, notebook: str) -> dict:
     """A profile's parameters for one notebook, its own overrides applied."""
     common = {k: v for k, v in settings.items() if k.isupper()}
     return {**common, **(settings.get("notebooks") or {}).get(notebook, {})}
+
+
+def prepare_synthetic_data(data_dir: str | Path) -> bool:
+    """Write the synthetic data a profile reads from ``.../synthetic/<profile>`` when it is
+    missing (a notebook opened alone, as in Colab). ``False`` when ``data_dir`` is not
+    such a folder or already has its ``train.csv``."""
+    from whale_series import synthetic
+
+    folder = Path(data_dir)
+    if (folder / "train.csv").is_file() or folder.parent.name != "synthetic":
+        return False
+    if folder.name not in names():
+        return False
+    options = load(folder.name).get("synthetic")
+    if not options:
+        return False
+    print(f"writing the {folder.name!r} profile's synthetic data to {folder} "
+          f"({options['images']} photos). For the competition's photos set DATA_DIR to the "
+          "folder of its train.csv and train/: `make data-kaggle` (in Colab: "
+          "`!python -m whale_series.kaggle_data --out /content/kaggle`), see data/README.md")
+    synthetic.generate(folder, options["images"], options["seed"], options["size"])
+    return True

@@ -17,9 +17,10 @@ import os
 import queue
 import shutil
 import sys
+import threading
 import time
 import warnings
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import CancelledError, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 
 from whale_series import cluster, console, kernels, profile
@@ -144,7 +145,8 @@ def _run(name: str, settings: dict, chosen: list[str], out_dir: Path, jobs: int,
         if archived:
             print(f"earlier outputs of these notebooks moved to {archived}")
         start = time.perf_counter()
-        order = longest_first(chosen, read_timings(out_dir) or settings.get("estimated_seconds", {}))
+        order = after_what_they_build_on(longest_first(
+            chosen, read_timings(out_dir) or settings.get("estimated_seconds", {})))
         work = [(notebook, profile.parameters(settings, notebook)) for notebook in order]
         if client is not None:
             print(f"running {len(chosen)} notebook(s), profile {name!r}, on {address} -> {out_dir}")
@@ -175,16 +177,21 @@ def run_here(work: list[tuple[str, dict]], jobs: int, share_cores: bool | None, 
     bars: queue.Queue[int] = queue.Queue()
     for line in range(max(1, jobs)):
         bars.put(line)
+    STOPPING.clear()
     pool = ThreadPoolExecutor(max_workers=max(1, jobs))
     with contextlib.chdir(NOTEBOOK_DIR), kernels.environment(threads), \
             kernels.silent_once_stopped() as stopped:
         print(f"running {len(work)} notebook(s), {what}, {jobs} at a time, "
               f"{os.environ.get('TF_NUM_INTRAOP_THREADS', 'all')} TensorFlow thread(s) each "
               f"-> {out_dir}")
-        futures = {nb: pool.submit(execute_timed, nb, params, bars) for nb, params in work}
+        futures: dict[str, Future] = {}
+        for nb, params in work:      # a notebook starts once the one it builds on has ended
+            after = futures.get(registry.describe(nb)["builds_on"])
+            futures[nb] = pool.submit(execute_timed, nb, params, bars, after)
         try:
             results = {notebook: future.result() for notebook, future in futures.items()}
         except KeyboardInterrupt:
+            STOPPING.set()
             pool.shutdown(wait=False, cancel_futures=True)    # no further notebook starts
             stopped()                                 # their "kernel died" is no error
             kernels.stop_kernels()                    # the running ones stop now
@@ -198,11 +205,19 @@ def run_here(work: list[tuple[str, dict]], jobs: int, share_cores: bool | None, 
 
 
 STOP_GRACE = 5.0
+STOPPING = threading.Event()     # set at Ctrl-C: a notebook still waiting never starts
 
 
-def execute_timed(notebook: str, params: dict, bars: queue.Queue) -> tuple[float, str | None]:
-    """One notebook through papermill on one progress-bar line: its wall time, and what
-    went wrong (``None`` when nothing did)."""
+def execute_timed(notebook: str, params: dict, bars: queue.Queue,
+                  after: Future | None = None) -> tuple[float, str | None]:
+    """One notebook through papermill on one progress-bar line, once ``after`` (the run of
+    the notebook it builds on) has ended: its wall time, and what went wrong (``None``
+    when nothing did)."""
+    if after is not None:
+        with contextlib.suppress(CancelledError):
+            after.exception()                 # wait for it to end, however it ends
+    if STOPPING.is_set():
+        return 0.0, "not started: the run was interrupted"
     output = (NOTEBOOK_DIR / params["OUTPUT_DIR"]).resolve() / f"{notebook}.ipynb"
     bar = bars.get()
     start = time.perf_counter()
@@ -272,6 +287,22 @@ def longest_first(notebooks: list[str], timings: dict[str, float]) -> list[str]:
     ``estimated_seconds``) first, so that parallel jobs end together; a notebook never
     timed counts as the longest."""
     return sorted(notebooks, key=lambda nb: -timings.get(nb, float("inf")))
+
+
+def after_what_they_build_on(order: list[str]) -> list[str]:
+    """``order`` with each notebook moved after the one it builds on, when both run: its
+    "What this run shows" compares the two on the same rows (``registry``'s ``builds_on``)."""
+    placed: list[str] = []
+
+    def place(notebook):
+        previous = registry.describe(notebook)["builds_on"]
+        if previous in order and previous not in placed:
+            place(previous)
+        if notebook not in placed:
+            placed.append(notebook)
+    for notebook in order:
+        place(notebook)
+    return placed
 
 
 def archive_previous(out_dir: Path, notebooks: list[str]) -> Path | None:

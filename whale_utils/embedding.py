@@ -16,7 +16,7 @@ import pandas as pd
 from keras import layers
 
 from whale_utils import metrics
-from whale_utils.lessons import AngularMargin, retrieval_scores  # noqa: F401 - taught in 08
+from whale_utils.lessons import AngularMargin, retrieval_scores
 
 EMBEDDING_SIZE = 128
 SCALE = 30.0       # ArcFace's s: the radius the cosines are scaled to before the softmax
@@ -68,11 +68,13 @@ def backbone_embedding(weights, img_size: int, backbone_size: int | None = None,
 
 
 def arcface_model(embedding: keras.Model, n_classes: int, scale: float = SCALE,
-                  margin: float = MARGIN, learning_rate=LEARNING_RATE) -> keras.Model:
-    """The embedding under an ``AngularMargin`` head: (photos, labels) -> logits."""
+                  margin: float = MARGIN, learning_rate=LEARNING_RATE,
+                  head_layer=AngularMargin) -> keras.Model:
+    """The embedding under an ArcFace head (``head_layer``, by default notebook 08's
+    ``AngularMargin``): (photos, labels) -> logits."""
     photos = keras.Input(embedding.input_shape[1:], dtype=embedding.inputs[0].dtype)
     labels = keras.Input((), dtype="int32")
-    logits = AngularMargin(n_classes, scale, margin)([embedding(photos), labels])
+    logits = head_layer(n_classes, scale, margin)([embedding(photos), labels])
     model = keras.Model([photos, labels], logits, name="arcface")
     model.compile(optimizer=keras.optimizers.Adam(learning_rate),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
@@ -82,11 +84,13 @@ def arcface_model(embedding: keras.Model, n_classes: int, scale: float = SCALE,
 
 def fit_arcface(embedding: keras.Model, images, labels, epochs: int, batch_size: int,
                 seed: int = 0, verbose: int = 2, margin: float = MARGIN,
-                learning_rate: float = LEARNING_RATE, augmentation: layers.Layer | None = None):
+                learning_rate: float = LEARNING_RATE, augmentation: layers.Layer | None = None,
+                head_layer=AngularMargin):
     """Train ``embedding`` under an ArcFace head over the whales of ``labels`` (new_whale
     rows left out by the caller); the photos are shuffled every epoch, and the learning
     rate decays along a cosine from ``learning_rate`` to 0 at the last step. An
-    ``augmentation`` layer, if given, transforms the photos during training only."""
+    ``augmentation`` layer, if given, transforms the photos during training only; the
+    ArcFace head is a ``head_layer`` (notebook 08 passes the class its cell defines)."""
     import tensorflow as tf
 
     from whale_utils import training
@@ -98,7 +102,8 @@ def fit_arcface(embedding: keras.Model, images, labels, epochs: int, batch_size:
     if augmentation is not None:
         photos = keras.Input(embedding.input_shape[1:], dtype=embedding.inputs[0].dtype)
         embedding = keras.Model(photos, embedding(augmentation(photos)), name="augmented")
-    model = arcface_model(embedding, len(classes), margin=margin, learning_rate=schedule)
+    model = arcface_model(embedding, len(classes), margin=margin, learning_rate=schedule,
+                          head_layer=head_layer)
     batches = (tf.data.Dataset.from_tensor_slices((images, index))
                .shuffle(len(index), seed=seed, reshuffle_each_iteration=True)
                .batch(batch_size).map(lambda x, y: ((x, y), y)).prefetch(2))

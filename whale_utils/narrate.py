@@ -135,8 +135,10 @@ def backbone(backbone_weights: str | None, name: str | None = None,
 def what_this_run_shows(result: dict, train_accuracy: float | None = None,
                         notebook: str | None = None, grid_scores: dict | None = None,
                         backbone_weights: str | None = None, backbone_name: str | None = None,
-                        backbone_how: str = "frozen") -> str:
-    """The block a notebook shows after Evaluate: every statement about this run's result."""
+                        backbone_how: str = "frozen", previous: tuple | None = None) -> str:
+    """The block a notebook shows after Evaluate: every statement about this run's result;
+    ``previous``: the notebook it builds on and the paired comparison with its run on the
+    same rows (None where it has none)."""
     comparisons = result["comparisons"]
     lines = [backbone(backbone_weights, backbone_name, backbone_how),
         overfitting(train_accuracy, result["model"]["accuracy"]),
@@ -148,6 +150,11 @@ def what_this_run_shows(result: dict, train_accuracy: float | None = None,
     if "pixel_neighbour" in result:
         lines.append(versus(result["model"]["map5"], result["pixel_neighbour"]["map5"],
                             comparisons["pixel_neighbour"]["map5"], PIXEL))
+    if previous:
+        name, interval = previous
+        lines.append(step(notebook[:2], name[:2], interval["map5"]) if interval else
+                     f"Notebook {name[:2]} has no run on these validation rows in `OUTPUT_DIR`: "
+                     "run it first (`make run-all` does) to compare the two here.")
     lines += [against_ceiling(result), known_whales(result),
               student(notebook, result, grid_scores)]
     bullets = "\n".join(f"- {line}" for line in lines if line)

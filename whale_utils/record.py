@@ -84,6 +84,20 @@ def save_metrics(output_dir: str | Path, notebook: str, result: dict, history=No
     return path
 
 
+def previous_rows(output_dir: str | Path, notebook: str, labels) -> tuple[str | None, dict | None]:
+    """The notebook that ``notebook`` builds on, and its per-row results in ``output_dir``
+    when its last run there scored the same validation rows (``labels``), else None."""
+    import pandas as pd
+
+    previous = registry.describe(notebook)["builds_on"]
+    try:
+        rows = pd.read_csv(Path(output_dir) / "metrics" / f"{previous}.rows.csv")
+    except (OSError, ValueError):
+        return previous, None
+    same = len(rows) == len(labels) and bool((rows["label"].to_numpy() == labels).all())
+    return previous, ({k: rows[f"model_{k}"].to_numpy() for k in ("ap5", "hit")} if same else None)
+
+
 def rows_path(metrics_path: Path) -> Path:
     """Where a notebook's per-row validation results sit next to its metrics JSON."""
     return metrics_path.with_name(metrics_path.stem + ".rows.csv")

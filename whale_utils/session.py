@@ -4,10 +4,6 @@
     ...
     run.show(result, history)           # Evaluate: table, curves, what this run shows
     run.save_metrics(result, history, whales=whales, model=model)   # the metrics JSON
-
-``start`` learns the notebook's name from the runner (papermill injects ``NOTEBOOK``),
-from the Jupyter session (``JPY_SESSION_NAME``) or from VS Code, so a copied notebook
-never writes over another's metrics.
 """
 
 from __future__ import annotations
@@ -20,7 +16,8 @@ from whale_utils import params, record, registry
 
 
 def notebook_name(namespace: dict) -> str | None:
-    """``NN_name`` of the running notebook, or ``None`` when nothing says it."""
+    """``NN_name`` of the running notebook (from the runner's ``NOTEBOOK``, Jupyter or VS
+    Code: a copy never writes over another's metrics), or ``None`` when nothing says it."""
     injected = namespace.get("NOTEBOOK")
     if injected:
         return str(injected)
@@ -28,28 +25,6 @@ def notebook_name(namespace: dict) -> str | None:
         if path and str(path).endswith(".ipynb"):
             return Path(path).stem
     return None
-
-
-def prepare_synthetic_data(data_dir: str | Path) -> bool:
-    """Write the synthetic data a profile reads from ``.../synthetic/<profile>`` when it is
-    missing (a notebook opened alone, as in Colab). ``False`` when ``data_dir`` is not
-    such a folder or already has its ``train.csv``."""
-    from whale_series import profile, synthetic
-
-    folder = Path(data_dir)
-    if (folder / "train.csv").is_file() or folder.parent.name != "synthetic":
-        return False
-    if folder.name not in profile.names():
-        return False
-    options = profile.load(folder.name).get("synthetic")
-    if not options:
-        return False
-    print(f"writing the {folder.name!r} profile's synthetic data to {folder} "
-          f"({options['images']} photos). For the competition's photos set DATA_DIR to the "
-          "folder of its train.csv and train/: `make data-kaggle` (in Colab: "
-          "`!python -m whale_series.kaggle_data --out /content/kaggle`), see data/README.md")
-    synthetic.generate(folder, options["images"], options["seed"], options["size"])
-    return True
 
 
 @dataclass
@@ -96,6 +71,11 @@ class NotebookRun:
         plt.close(figure)
         if "backbone_weights" in about:
             about.setdefault("backbone_name", self.params.get("BACKBONE"))
+        if self.notebook is not None and "per_row" in result:
+            previous, rows = record.previous_rows(self.params["OUTPUT_DIR"], self.notebook,
+                                                  result["per_row"]["label"])
+            mine = {key: result["per_row"][f"model_{key}"] for key in ("ap5", "hit")}
+            about["previous"] = previous and (previous, rows and metrics.compare_rows(mine, rows))
         return Markdown(narrate.what_this_run_shows(
             result, train_accuracy=metrics.last_epoch(history, "accuracy"),
             notebook=self.notebook, **about))
@@ -128,6 +108,8 @@ def start(namespace: dict) -> NotebookRun:
     from whale_utils import training
 
     if "DATA_DIR" in namespace:
+        from whale_series.profile import prepare_synthetic_data
+
         prepare_synthetic_data(namespace["DATA_DIR"])
     checked = params.check(namespace)
     name = notebook_name(namespace)
