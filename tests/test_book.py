@@ -144,6 +144,10 @@ def test_the_book_in_headless_chromium(site):
             assert driver.save_screenshot(str(shots / shot))
         load("index.html")
         assert "whale-notebooks" in driver.title
+        table, room = driver.execute_script(      # 1280 px wide: the results table fits
+            "const t = document.querySelector('table.table');"
+            "return [t.scrollWidth, t.parentElement.clientWidth]")
+        assert table <= room + 1, f"the results table is {table} px wide in {room} px"
         sidebar = driver.execute_script(
             "return [...document.querySelectorAll('.bd-sidebar-primary a')].map(a => a.href)")
         for notebook in series.NOTEBOOKS:

@@ -48,7 +48,8 @@ nb_ipywidgets_js = {{}}              # no widget scripts from a CDN
 # Sphinx adds MathJax (from a CDN) only to pages with math; the series has none.
 exclude_patterns = ["_build"]
 html_theme = "sphinx_book_theme"
-html_static_path = []
+html_static_path = ["_static"]
+html_css_files = ["whale.css"]       # the landing page's results table fits its page
 html_last_updated_fmt = None
 html_copy_source = True              # the .ipynb behind the download button
 html_show_sourcelink = False
@@ -75,6 +76,19 @@ def student_story() -> str:
             "photos are `new_whale`. Read the table with that line in mind.").replace("%", " %")
 
 
+# The results table has many columns: at 1280 px it must fit the landing page without
+# sideways scrolling. Smaller type; numbers on one line; headers, models and backbones wrap
+# between words.
+CSS = """\
+table.table { font-size: 0.7rem; }
+table.table th, table.table td { padding: 0.2rem 0.25rem; white-space: nowrap; }
+table.table th, table.table td:nth-child(2), table.table td:nth-child(4),
+table.table td:last-child {
+  white-space: normal; }
+table.table th { hyphens: auto; overflow-wrap: anywhere; }
+"""
+
+
 def landing_page(output_dir: Path, chapters: list[str], has_report: bool) -> str:
     """index.md: the story, the results table and chart, the step by step, the contents."""
     parts = [f"# whale-notebooks ({output_dir.name} profile)\n",
@@ -82,8 +96,8 @@ def landing_page(output_dir: Path, chapters: list[str], has_report: bool) -> str
     if has_report:
         records = report.load_metrics(output_dir)
         table = report.display_table(report.results_table(records))
-        parts += ["## Results\n", "```{raw} html\n"
-                  + table.to_html(index=False, na_rep="", classes="table") + "\n```\n",
+        parts += ["## Results\n", "```{raw} html\n<div class=\"full-width\">\n"   # the margin too
+                  + table.to_html(index=False, na_rep="", classes="table") + "\n</div>\n```\n",
                   f"**{report.best_model_sentence(records)}**\n",
                   "![MAP@5 and accuracy per model against the baseline and the ceiling]"
                   "(results.png)\n"]
@@ -213,6 +227,8 @@ def write_project(output_dir: Path, source: Path) -> list[str]:
         shutil.copy(report.build_report(output_dir) / "results.png", source)
     for picture in DOCS.glob("*.png"):
         shutil.copy(picture, source)
+    (source / "_static").mkdir()
+    (source / "_static" / "whale.css").write_text(CSS)
     (source / "conf.py").write_text(CONF.format(
         title=f"whale-notebooks · {output_dir.name}", repository=links.repository_url()))
     (source / "index.md").write_text(landing_page(output_dir, chapters, has_report))
