@@ -119,12 +119,15 @@ print(f"embedding trains on {len(learn)} photos of "
 # `export`; the training below puts this class on top, so an edit here changes it):
 
 # %% tags=["export"]
+import math
+
 from keras import layers, ops
 
 
 class AngularMargin(layers.Layer):
-    """ArcFace head: logits ``s cos(theta_j)`` for every whale j, with ``theta_y + m`` in
-    place of ``theta_y`` for the photo's own whale y. Inputs: (unit embeddings, labels)."""
+    """ArcFace head on (unit embeddings, labels): logits ``s cos(theta_j)`` for every whale
+    j, ``s cos(theta_y + m)`` for the photo's own whale y; past ``theta_y = pi - m``, where
+    that would rise again, ``s (cos(theta_y) - m sin(m))`` (as in the authors' code)."""
 
     def __init__(self, n_classes: int, scale: float = 30.0, margin: float = 0.5,
                  **kwargs):
@@ -139,7 +142,9 @@ class AngularMargin(layers.Layer):
         embeddings, labels = inputs
         cosine = ops.matmul(embeddings, ops.normalize(self.centres, axis=0))
         cosine = ops.clip(cosine, -1.0 + 1e-6, 1.0 - 1e-6)
-        with_margin = ops.cos(ops.arccos(cosine) + self.margin)
+        theta = ops.arccos(cosine)
+        with_margin = ops.where(theta + self.margin < math.pi, ops.cos(theta + self.margin),
+                                cosine - self.margin * math.sin(self.margin))
         own = ops.one_hot(ops.reshape(ops.cast(labels, "int32"), (-1,)), self.n_classes)
         return self.scale * ops.where(own > 0, with_margin, cosine)
 

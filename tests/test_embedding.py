@@ -22,10 +22,26 @@ def arcface_loss_numpy(embeddings, centres, labels, scale: float = embedding.SCA
     cosine = np.clip(embeddings @ unit, -1 + 1e-6, 1 - 1e-6)
     rows = np.arange(len(labels))
     logits = scale * cosine
-    logits[rows, labels] = scale * np.cos(np.arccos(cosine[rows, labels]) + margin)
+    theta = np.arccos(cosine[rows, labels])
+    logits[rows, labels] = scale * np.where(theta + margin < np.pi, np.cos(theta + margin),
+                                            cosine[rows, labels] - margin * np.sin(margin))
     logits -= logits.max(axis=1, keepdims=True)
     log_softmax = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
     return float(-log_softmax[rows, labels].mean())
+
+
+def test_the_margin_never_rewards_a_photo_further_from_its_whale():
+    """cos(theta + m) rises again past theta = pi - m: the own-whale logit must keep
+    falling as the photo turns away from its whale, up to the opposite direction."""
+    head = embedding.AngularMargin(1, scale=1.0, margin=0.5)
+    head.build([(None, 2), (None,)])
+    head.centres.assign(np.array([[1.0], [0.0]], dtype="float32"))
+    angles = np.linspace(0.0, np.pi, 181)
+    photos = np.stack([np.cos(angles), np.sin(angles)], axis=1).astype("float32")
+    logits = keras.ops.convert_to_numpy(head([photos, np.zeros(181, "int32")]))[:, 0]
+    assert np.all(np.diff(logits) <= 1e-6), angles[1:][np.diff(logits) > 1e-6]
+    # the layer clips cosines to 1 - 1e-6 (theta >= 1.4e-3 rad): cos moves by < 1e-3
+    assert logits[0] == pytest.approx(np.cos(0.5), abs=1e-3)
 
 
 def test_angular_margin_loss_matches_the_numpy_formula():

@@ -22,7 +22,7 @@ LESSONS = {
     "06_transfer_early_stopping": [r"keras\.callbacks\.EarlyStopping\("],
     "07_grid_search": [r"GridSearchCV\(", r"KerasClassifier\("],
     "08_metric_learning": [r"class AngularMargin\(layers\.Layer\)",
-                           r"ops\.cos\(ops\.arccos\(cosine\) \+ self\.margin\)",
+                           r"ops\.cos\(theta \+ self\.margin\)",
                            r"def retrieval_scores\("],
 }
 

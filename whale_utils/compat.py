@@ -1,12 +1,6 @@
-"""scikeras' KerasClassifier, still a classifier for today's scikit-learn.
-
-scikeras 0.13 is its last release. It declares itself a classifier the old way
-(``_estimator_type``); scikit-learn 1.6 asks estimators for ``__sklearn_tags__``
-instead, where scikeras' base class comes before ``ClassifierMixin``, so the wrapper
-reports no estimator type: ``is_classifier()`` is False and ``GridSearchCV(cv=2)``
-silently splits with ``KFold`` instead of ``StratifiedKFold``. ``KerasClassifier``
-below restores the classifier tags; on scikit-learn < 1.6 it changes nothing.
-"""
+"""scikeras' KerasClassifier, still a classifier for today's scikit-learn: scikeras 0.13
+(its last release) reports no estimator type through scikit-learn 1.6's tags, so
+``GridSearchCV(cv=2)`` would silently split with ``KFold``, not ``StratifiedKFold``."""
 
 from __future__ import annotations
 

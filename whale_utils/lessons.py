@@ -2,6 +2,7 @@
 ``export``: edit the notebook named above each piece, never this file."""
 
 import keras
+import math
 import numpy as np
 from keras import layers, ops
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
@@ -110,8 +111,9 @@ def student_grid_search(optimizers=("adam", "sgd", "adamax", "nadam"), epochs: i
 
 # -------------------- taught in notebooks/08_metric_learning.py
 class AngularMargin(layers.Layer):
-    """ArcFace head: logits ``s cos(theta_j)`` for every whale j, with ``theta_y + m`` in
-    place of ``theta_y`` for the photo's own whale y. Inputs: (unit embeddings, labels)."""
+    """ArcFace head on (unit embeddings, labels): logits ``s cos(theta_j)`` for every whale
+    j, ``s cos(theta_y + m)`` for the photo's own whale y; past ``theta_y = pi - m``, where
+    that would rise again, ``s (cos(theta_y) - m sin(m))`` (as in the authors' code)."""
 
     def __init__(self, n_classes: int, scale: float = 30.0, margin: float = 0.5,
                  **kwargs):
@@ -126,7 +128,9 @@ class AngularMargin(layers.Layer):
         embeddings, labels = inputs
         cosine = ops.matmul(embeddings, ops.normalize(self.centres, axis=0))
         cosine = ops.clip(cosine, -1.0 + 1e-6, 1.0 - 1e-6)
-        with_margin = ops.cos(ops.arccos(cosine) + self.margin)
+        theta = ops.arccos(cosine)
+        with_margin = ops.where(theta + self.margin < math.pi, ops.cos(theta + self.margin),
+                                cosine - self.margin * math.sin(self.margin))
         own = ops.one_hot(ops.reshape(ops.cast(labels, "int32"), (-1,)), self.n_classes)
         return self.scale * ops.where(own > 0, with_margin, cosine)
 
