@@ -8,10 +8,11 @@ import os
 import time
 
 
-def fit(search, features, labels, scheduler: str | None = None):
+def fit(search, features, labels, scheduler: str | None = None, **fit_params):
     """Run ``search`` here, or with a Dask ``scheduler`` (by default
     ``$DASK_SCHEDULER_ADDRESS``, set when the series runs on a cluster) on the cluster
-    through joblib's Dask backend, with the same results; ``search.seconds`` is the time
+    through joblib's Dask backend, with the same results; ``fit_params`` go to every fit
+    (Keras' wrapper takes its epochs there); ``search.seconds`` is the time
     of the whole search."""
     import warnings
 
@@ -26,10 +27,10 @@ def fit(search, features, labels, scheduler: str | None = None):
         warnings.filterwarnings("ignore", message="The least populated class")
         start = time.perf_counter()
         with on_cluster(scheduler):
-            search.fit(features, labels)
+            search.fit(features, labels, **fit_params)
         if scheduler:
             search.best_estimator_ = clone(search.estimator).set_params(**search.best_params_)
-            search.best_estimator_.fit(features, labels)
+            search.best_estimator_.fit(features, labels, **fit_params)
     search.seconds = time.perf_counter() - start
     return search
 
