@@ -26,3 +26,24 @@ def test_bench_runs_every_section_and_prints_its_summary(tmp_path):
     saved = (tmp_path / "bench.txt").read_text()                  # the book's speed page
     assert saved.split("summary: ")[-1] == out.stdout.split("summary: ")[-1]
     assert "2. student's CNN" in saved
+
+
+def test_the_bench_pipeline_augments_with_the_students_ranges_whatever_its_seed(monkeypatch):
+    """Its seed once landed in the rotation (0 degrees with seed 0)."""
+    import importlib.util
+
+    import numpy as np
+
+    from whale_utils import augment
+
+    spec = importlib.util.spec_from_file_location("bench", ROOT / "benchmarks" / "bench.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    made = []
+    build = augment.student_augmentation
+    monkeypatch.setattr(augment, "student_augmentation",
+                        lambda *args, **kwargs: made.append(build(*args, **kwargs)) or made[-1])
+    images = np.zeros((4, 32, 32, 3), dtype=np.uint8)
+    bench.augmented_dataset(images, np.arange(4), 2, seed=5)
+    layer, = made
+    assert (layer.rotation, layer.zoom, layer.shift, layer.seed) == (10.0, 0.1, 0.1, 5)

@@ -164,30 +164,32 @@ def behind_page(name: str, output_dir: Path) -> str:
     return text
 
 
-ASSIGNMENT = re.compile(r"^([A-Z][A-Z0-9_]*) = (.*)$")
-
-
 def _parameter_cells(notebook: dict) -> tuple[int | None, int | None]:
     tags = [set(cell.get("metadata", {}).get("tags", [])) for cell in notebook["cells"]]
     return (next((i for i, t in enumerate(tags) if "parameters" in t), None),
             next((i for i, t in enumerate(tags) if "injected-parameters" in t), None))
 
 
-def _assignments(cell: dict) -> dict[str, str]:
+def _defaults(cell: dict) -> dict:
+    """The notebook's own parameters cell (literals only, as papermill requires), parsed."""
+    import ast
+
     source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-    return dict(m.groups() for m in map(ASSIGNMENT.match, source.splitlines()) if m)
+    return {node.targets[0].id: ast.literal_eval(node.value) for node in ast.parse(source).body
+            if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)}
 
 
 def parameters_used(notebook: dict) -> dict:
     """The parameters an executed notebook ran with: its own cell's values, those that
-    papermill injected in their place."""
-    import ast
+    papermill injected in their place (as papermill records them in the metadata)."""
+    own, _ = _parameter_cells(notebook)
+    values = _defaults(notebook["cells"][own]) if own is not None else {}
+    values.update(notebook.get("metadata", {}).get("papermill", {}).get("parameters", {}))
+    return values
 
-    own, injected = _parameter_cells(notebook)
-    values = _assignments(notebook["cells"][own]) if own is not None else {}
-    if injected is not None:
-        values.update(_assignments(notebook["cells"][injected]))
-    return {name: ast.literal_eval(value) for name, value in values.items()}
+
+def _literal(value) -> str:
+    return json.dumps(value) if isinstance(value, str) else repr(value)
 
 
 def parameters_once(notebook: dict, profile: str) -> dict:
@@ -198,12 +200,13 @@ def parameters_once(notebook: dict, profile: str) -> dict:
     if own is None or injected is None:
         return notebook
     cells = notebook["cells"]
-    used, defaults = _assignments(cells[injected]), _assignments(cells[own])
+    used, defaults = parameters_used(notebook), _defaults(cells[own])
     lines = [f"# The values this run used, set by the {profile!r} profile",
              f"# (\"# {profile}\": differs from the notebook's own default)."]
     for name, value in defaults.items():
         run_value = used.get(name, value)
-        lines.append(f"{name} = {run_value}" + (f"  # {profile}" if run_value != value else ""))
+        lines.append(f"{name} = {_literal(run_value)}"
+                     + (f"  # {profile}" if run_value != value else ""))
     cells[own]["source"] = "\n".join(lines)
     del cells[injected]
     return notebook

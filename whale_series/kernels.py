@@ -56,7 +56,8 @@ class QuietShutdownKernelManager(AsyncKernelManager):
     jupyter_client sends SIGINT before every shutdown request; a kernel still finishing
     a message when it arrives logs "ERROR | KeyboardInterrupt caught in kernel." on the
     console after a notebook that succeeded. The shutdown request alone stops the kernel
-    (then SIGTERM, then SIGKILL, as before); a timed-out cell is still interrupted."""
+    (then SIGTERM, then SIGKILL, as before); a timed-out cell is still interrupted.
+    The two methods below are private to jupyter_client 8: pyproject.toml bounds it."""
 
     log_path: Path | None = None    # where the kernel's own C-level output goes
 
