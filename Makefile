@@ -88,13 +88,17 @@ sync: $(STAMP) ## pair every notebooks/NN_name.py with its .ipynb (jupytext); Co
 	$(VENV)/bin/jupytext --set-kernel python3 --sync notebooks/[0-9][0-9]_*.py
 	$(PY) -m whale_series.export
 
-lock: $(STAMP) ## re-pin requirements.lock and environment.yml from the environment
-	{ echo "# Exact versions of every dependency (pip freeze). Edit pyproject.toml, then regenerate:"; \
-	  echo "#   make lock"; $(PY) -m pip freeze --exclude-editable | grep -v '^whale-notebooks'; } > requirements.lock
-	{ echo "# conda users: conda env create -f environment.yml (same pins as requirements.lock)"; \
+UV_COMPILE := pyproject.toml tools/lock.in --extra dev --python-version 3.11 \
+	--python-platform x86_64-manylinux_2_28 --no-emit-package tensorflow --generate-hashes
+
+lock: $(STAMP) ## compile requirements.lock (pinned, hashed) from pyproject.toml with uv; environment.yml from it
+	$(VENV)/bin/uv pip compile $(UV_COMPILE) --quiet -o requirements.lock
+	{ echo "# conda users: conda env create -f environment.yml (same pins as requirements.lock,"; \
+	  echo "# written from it by make lock)"; \
 	  echo "name: whale-notebooks"; echo "channels: [conda-forge]"; echo "dependencies:"; \
 	  echo "  - python=3.11"; echo "  - pip"; echo "  - pip:"; \
-	  grep '==' requirements.lock | sed 's/^/      - /'; echo "      - -e ."; } > environment.yml
+	  grep -oE '^[A-Za-z0-9_.-]+==[^ ]+' requirements.lock | sed 's/^/      - /'; \
+	  echo "      - -e ."; } > environment.yml
 	@touch $(STAMP)
 
 clean: ## delete outputs/ and generated synthetic data (never data/kaggle)

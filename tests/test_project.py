@@ -2,6 +2,7 @@
 
 import os
 import re
+import tomllib
 from pathlib import Path
 
 import jupytext
@@ -110,12 +111,48 @@ def test_seed_profile_is_the_students_procedure():
 
 
 def test_environment_yml_pins_equal_the_lock():
-    lock = {line.strip() for line in (ROOT / "requirements.lock").read_text().splitlines()
-            if "==" in line and not line.startswith("#")}
+    lock = set(re.findall(r"^([\w.-]+==[^\s\\]+)", (ROOT / "requirements.lock").read_text(),
+                          re.M))
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
     assert {p for p in pip if "==" in p} == lock, "run `make lock`"
     assert any(re.match(r"tensorflow[-_]cpu==2\.21\.", line) for line in lock)
+
+
+def test_the_lock_holds_only_what_the_declared_dependencies_pull_in():
+    """requirements.lock is compiled from pyproject.toml (and tools/lock.in): every package
+    in it is a declared dependency or one of theirs, as the installed metadata says;
+    nothing leaks in from whatever else a venv once held."""
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    locked = {canonicalize_name(line.split("==")[0]) for line in
+              (ROOT / "requirements.lock").read_text().splitlines() if re.match(r"^[\w.-]+==", line)}
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    declared = [*project["dependencies"], *project["optional-dependencies"]["dev"],
+                *[line for line in (ROOT / "tools" / "lock.in").read_text().splitlines()
+                  if line.strip() and not line.startswith("#")]]
+    wanted = [(Requirement(text), ("dev",)) for text in declared]
+    pulled: set[str] = set()
+    while wanted:
+        requirement, extras = wanted.pop()
+        name = canonicalize_name(requirement.name)
+        if requirement.marker and not any(requirement.marker.evaluate({"extra": e})
+                                          for e in extras or ("",)):
+            continue
+        if name == "tensorflow":               # the lock has the CPU build in its place
+            name = "tensorflow-cpu"
+        key = f"{name}[{','.join(sorted(requirement.extras))}]"
+        if key in pulled:
+            continue
+        pulled |= {key, name}
+        for text in metadata.requires(name) or []:
+            wanted.append((Requirement(text), tuple(requirement.extras)))
+    assert locked - pulled == set(), "in the lock but pulled in by nothing declared"
+    assert {"tensorflow-cpu", "keras", "scikeras", "uv"} <= locked
+    assert "pyflakes" not in locked
 
 
 def test_select_names_unknown_notebook():
