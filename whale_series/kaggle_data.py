@@ -2,8 +2,8 @@
 
     python -m whale_series.kaggle_data [--out data/kaggle]
 
-Uses the ``kaggle`` command-line tool with your API token (``~/.kaggle/kaggle.json``, or
-``KAGGLE_USERNAME`` and ``KAGGLE_KEY``). Safe to run again: complete data is verified
+Uses Kaggle's own Python API (the ``kaggle`` package), which finds your credentials
+wherever the ``kaggle`` tool does. Safe to run again: complete data is verified
 and left alone, a finished download is not fetched twice, and nothing is written outside
 the output folder; ``train/`` and ``train.csv`` appear only once the unpacked copy is
 verified.
@@ -12,9 +12,9 @@ verified.
 from __future__ import annotations
 
 import argparse
-import os
+import contextlib
+import io
 import shutil
-import subprocess
 import sys
 import zipfile
 from pathlib import Path
@@ -25,29 +25,38 @@ COMPETITION = "humpback-whale-identification"
 PHOTOS = 25361             # photos in the competition's train/ (and rows in train.csv)
 RULES = f"https://www.kaggle.com/competitions/{COMPETITION}/rules"
 TOKEN_HELP = (
-    "no Kaggle API token found. Create one on https://www.kaggle.com/settings (section "
-    "API, 'Create New Token'), save the downloaded kaggle.json as ~/.kaggle/kaggle.json "
-    "(chmod 600 ~/.kaggle/kaggle.json), or set KAGGLE_USERNAME and KAGGLE_KEY; then run "
-    "`make data-kaggle` again")
+    "no working Kaggle API credentials found. Create a token on https://www.kaggle.com/settings "
+    "(section API) and give it as the `kaggle` tool takes it: the token in KAGGLE_API_TOKEN "
+    "or in ~/.kaggle/access_token; or a kaggle.json in ~/.kaggle, ~/.config/kaggle "
+    "($XDG_CONFIG_HOME/kaggle) or $KAGGLE_CONFIG_DIR (chmod 600); or KAGGLE_USERNAME and "
+    "KAGGLE_KEY; or `kaggle auth login`. Then run `make data-kaggle` again")
 
 
 class KaggleDataError(RuntimeError):
     """The download could not be made or verified; the message says what to do."""
 
 
-def has_credentials() -> bool:
-    config = Path(os.environ.get("KAGGLE_CONFIG_DIR", Path.home() / ".kaggle"))
-    return ((config / "kaggle.json").is_file()
-            or bool(os.environ.get("KAGGLE_USERNAME") and os.environ.get("KAGGLE_KEY")))
+def kaggle_api():
+    """Kaggle's API, authenticated as the ``kaggle`` tool authenticates: every credential
+    it accepts works here. Raises ``KaggleDataError`` when it finds none that works."""
+    quiet = io.StringIO()       # its own help text: ours below says what to do
+    try:
+        with contextlib.redirect_stdout(quiet), contextlib.redirect_stderr(quiet):
+            from kaggle.api.kaggle_api_extended import KaggleApi  # the package logs in on import
+
+            api = KaggleApi()
+            api.authenticate()
+    except ImportError:
+        raise KaggleDataError("the `kaggle` package is not installed: run `make env` (or "
+                              f"`{sys.executable} -m pip install kaggle`), then try again") from None
+    except SystemExit:          # how it says that no credential works
+        raise KaggleDataError(TOKEN_HELP) from None
+    return api
 
 
-def kaggle_command() -> str:
-    """The ``kaggle`` tool: on ``PATH``, or beside this Python."""
-    found = shutil.which("kaggle") or shutil.which("kaggle", path=str(Path(sys.executable).parent))
-    if not found:
-        raise KaggleDataError("the `kaggle` command is not installed: run "
-                              f"`{sys.executable} -m pip install kaggle`, then try again")
-    return found
+def http_status(err: Exception) -> int | None:
+    """The HTTP status of a failed request, however the client wraps it."""
+    return getattr(getattr(err, "response", None), "status_code", None)
 
 
 def verify(folder: Path, photos: int = PHOTOS) -> int:
@@ -89,22 +98,22 @@ def download(out: Path, photos: int = PHOTOS) -> Path:
                                   "train.csv away to download afresh") from None
         print(f"{out}: already complete ({photos} photos, verified); nothing downloaded")
         return out
-    if not has_credentials():
-        raise KaggleDataError(TOKEN_HELP)
+    api = kaggle_api()
     staging = out / ".download"
     staging.mkdir(parents=True, exist_ok=True)
     archive = staging / f"{COMPETITION}.zip"
-    done = subprocess.run([kaggle_command(), "competitions", "download", "-c", COMPETITION,
-                           "-p", str(staging)], capture_output=True, text=True)
-    if done.returncode != 0:
-        said = (done.stdout + done.stderr).strip()
-        if "403" in said or "Forbidden" in said:
+    try:
+        api.competition_download_files(COMPETITION, path=str(staging), quiet=False)
+    except Exception as err:  # noqa: BLE001 - the client raises its HTTP library's errors
+        if http_status(err) == 403:
             raise KaggleDataError(f"Kaggle refused the download (403): accept the competition's "
                                   f"rules at {RULES} with the account of your token, then run "
-                                  "`make data-kaggle` again")
-        if "401" in said or "Unauthorized" in said:
-            raise KaggleDataError(f"Kaggle did not accept your API token (401): {TOKEN_HELP}")
-        raise KaggleDataError(f"`kaggle competitions download` failed: {said[-500:]}")
+                                  "`make data-kaggle` again") from None
+        if http_status(err) == 401:
+            raise KaggleDataError(f"Kaggle did not accept your API token (401): {TOKEN_HELP}"
+                                  ) from None
+        raise KaggleDataError(f"the download failed ({type(err).__name__}: {err}); run "
+                              "`make data-kaggle` again") from None
     unpacked = staging / "unpacked"
     shutil.rmtree(unpacked, ignore_errors=True)
     try:
