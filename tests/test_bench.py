@@ -47,3 +47,19 @@ def test_the_bench_pipeline_augments_with_the_students_ranges_whatever_its_seed(
     bench.augmented_dataset(images, np.arange(4), 2, seed=5)
     layer, = made
     assert (layer.rotation, layer.zoom, layer.shift, layer.seed) == (10.0, 0.1, 0.1, 5)
+
+
+def test_loading_photos_peaks_near_the_array_itself(tiny_set):
+    """The bench's memory probe (a fresh process, its resident set sampled while photos
+    load): from 300 to 600 photos the peak grows by about the array, not twice it (the
+    decoding pipeline once buffered every batch of a small load)."""
+    def probe(n):
+        out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench.py"),
+                              "--memory-probe", "ours", "--data-dir", str(tiny_set),
+                              "--images", str(n), "--img-size", "100"],
+                             check=True, capture_output=True, text=True)
+        return json.loads(out.stdout.strip().splitlines()[-1])
+    small, large = probe(300), probe(600)
+    growth = large["peak_mib"] - small["peak_mib"]
+    array = large["array_mib"] - small["array_mib"]
+    assert growth < 1.5 * array, f"peak grew {growth:.1f} MiB for {array:.1f} MiB of photos"

@@ -25,6 +25,7 @@ SPLITS = ("last-rows", "known")
 RENAMED_SPLITS = {"seed": "last-rows"}     # old value: new name (the old one still works)
 DECODER_VERSION = "dct-scaled-area-v2"  # part of the cache key: change it when decoding changes
 MEMORY_FACTOR = 3  # the uint8 array, its training/validation copies and a batch pipeline
+BATCH = 64  # photos per decoded batch: the pipeline holds two or three, whatever the count
 EXIF_ORIENTATION = 0x0112  # the EXIF tag image viewers turn photos by
 DEFAULT_CACHE = Path(os.environ.get("WHALE_CACHE", Path.home() / ".cache" / "whale-notebooks"))
 
@@ -309,7 +310,7 @@ def load_photos(data_dir: str | Path, names, img_size: int,
     decoded = np.zeros(len(paths), dtype=bool)
     readable = np.array([i for i in range(len(paths)) if i not in problems], dtype=np.int64)
     pipeline = decode_dataset([paths[i] for i in readable], img_size, orientations[readable])
-    for index, batch in pipeline.batch(256).prefetch(2).as_numpy_iterator():
+    for index, batch in pipeline.batch(BATCH).prefetch(1).as_numpy_iterator():
         images[readable[index]] = batch
         decoded[readable[index]] = True
     for i in np.flatnonzero(~decoded):
