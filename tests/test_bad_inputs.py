@@ -243,7 +243,8 @@ def test_split_without_training_rows_fails_before_decoding(photos, tmp_path, mon
 
 def test_image_size_beyond_memory_says_how_much(photos, tmp_path, monkeypatch):
     monkeypatch.setattr(data, "available_memory", lambda: 2**28)
-    monkeypatch.setattr(data, "load_photos", lambda *a, **k: pytest.fail("decoded photos"))
+    monkeypatch.setattr(data, "decode_dataset", lambda *a, **k: pytest.fail("decoded photos"))
+    monkeypatch.setattr(data, "read_cache", lambda *a, **k: pytest.fail("read cached photos"))
     with pytest.raises(MemoryError, match=r"IMG_SIZE=1024 with 60 photos needs about 0.5 GiB.*"
                                           r"and 0.2 GiB is available"):
         data.load_dataset(photos, None, 1024, cache_dir=tmp_path)

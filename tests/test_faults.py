@@ -311,3 +311,18 @@ def test_a_second_run_on_the_same_outputs_stops_at_once_and_the_lock_dies_with_i
     holder.wait()
     with series.exclusive(tmp_path):                  # its lock went with it
         pass
+
+
+def test_the_runner_refuses_photos_that_cannot_fit_before_decoding_any(tmp_path, monkeypatch,
+                                                                      capsys):
+    """IMG_SIZE=1024 on a machine with little memory: the runner stops with the loader's
+    message before it decodes a photo or starts a kernel (it once filled the array first)."""
+    settings = {**profile.load("smoke"), "IMG_SIZE": 1024, "OUTPUT_DIR": str(tmp_path / "out")}
+    series.prepare_data(settings, "smoke")
+    monkeypatch.setattr(data, "available_memory", lambda: 2**30)        # 1 GiB
+    monkeypatch.setattr(data, "decode_dataset", lambda *a, **k: pytest.fail("decoded photos"))
+    monkeypatch.setattr(data, "read_cache", lambda *a, **k: pytest.fail("read cached photos"))
+    with pytest.raises(SystemExit, match=r"error: IMG_SIZE=1024 with 200 photos needs about "
+                                         r"1\.8 GiB .* 1\.0 GiB is available: choose a smaller "
+                                         r"IMG_SIZE or N_ROWS"):
+        series.decode_once(settings, ["01_overfit_baseline"])

@@ -75,6 +75,8 @@ def decode_once(settings: dict, notebooks: list[str]) -> None:
         try:
             frame = data.read_labels(folder, n_rows)
             data.load_photos(folder, frame["Image"], img_size)
+        except MemoryError as err:         # refused before decoding: no kernel starts
+            raise SystemExit(f"error: {err}") from None
         except (ValueError, OSError):      # bad input: the notebook says what and where
             continue
         print(f"photos: {len(frame)} at {img_size} px decoded or found in the cache "

@@ -301,6 +301,7 @@ def load_photos(data_dir: str | Path, names, img_size: int,
     if bad_photos not in ("stop", "skip"):
         raise ValueError(f"bad_photos={bad_photos!r}: must be 'stop' or 'skip'")
     paths = image_paths(data_dir, names)
+    check_memory(len(paths), img_size)             # before any photo is decoded or read
     shape = (len(paths), img_size, img_size, 3)
     cache = cache_file(cache_dir, data_dir, paths, img_size) if cache_dir is not None else None
     if cache is not None and (images := read_cache(cache, shape)) is not None:
@@ -461,7 +462,7 @@ def load_dataset(data_dir: str | Path, n_rows: int | None, img_size: int,
                  bad_photos: str = "stop") -> WhaleData:
     """Labels, encoded Ids, uint8 images and a train/validation split, in one call.
 
-    Cheap checks (labels, split, memory) come before any photo is decoded.
+    Cheap checks (labels, split; memory in ``load_photos``) come before any decoding.
     ``bad_photos="skip"`` leaves unreadable photos (and their rows) out, with a warning.
     """
     if img_size < 32:
@@ -469,7 +470,6 @@ def load_dataset(data_dir: str | Path, n_rows: int | None, img_size: int,
     split = split_name(split)
     frame = read_labels(data_dir, n_rows)
     split_rows(frame["Id"], validation_split, split, seed)      # fails fast on a bad split
-    check_memory(len(frame), img_size)
     images, kept = load_photos(data_dir, frame["Image"], img_size, cache_dir, bad_photos)
     frame = frame.iloc[kept]
     labels, encoder = encode_labels(frame["Id"])
