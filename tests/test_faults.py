@@ -326,3 +326,30 @@ def test_the_runner_refuses_photos_that_cannot_fit_before_decoding_any(tmp_path,
                                          r"1\.8 GiB .* 1\.0 GiB is available: choose a smaller "
                                          r"IMG_SIZE or N_ROWS"):
         series.decode_once(settings, ["01_overfit_baseline"])
+
+
+def test_a_notebook_past_its_time_limit_is_stopped_and_named_with_its_cell(tmp_path,
+                                                                          monkeypatch):
+    """A cell that never returns (a hung kernel, a stuck worker): the notebook is stopped
+    at its limit, the error names the cell, and no kernel is left."""
+    import nbformat
+
+    from whale_series import kernels
+    from whale_utils import registry
+
+    notebook = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("SEED = 0", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell("import time"),
+        nbformat.v4.new_code_cell("time.sleep(600)  # never returns in time")])
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                       "language": "python"}
+    nbformat.write(notebook, tmp_path / "99_hangs.ipynb")
+    monkeypatch.setattr(registry, "NOTEBOOK_DIR", tmp_path)
+    start = time.monotonic()
+    # cell 3: its index in the executed copy, where papermill put the injected parameters
+    with pytest.raises(kernels.TimeLimitError, match=r"stopped at its time limit \(0\.1 min, "
+                                                     r"the profile's time_limit_minutes\) in "
+                                                     r"cell 3 \(`time\.sleep\(600\)"):
+        kernels.execute("99_hangs", {}, tmp_path / "out" / "99_hangs.ipynb", time_limit=6)
+    assert time.monotonic() - start < 60
+    assert running_kernels() == []

@@ -10,6 +10,8 @@ import errno
 import json
 import logging
 import os
+import signal
+import threading
 from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
@@ -60,6 +62,7 @@ class QuietShutdownKernelManager(AsyncKernelManager):
     The two methods below are private to jupyter_client 8: pyproject.toml bounds it."""
 
     log_path: Path | None = None    # where the kernel's own C-level output goes
+    launched: list | None = None    # the managers of this class's kernels (see ``logging_to``)
 
     async def _async_interrupt_kernel(self) -> None:
         if self.shutting_down:
@@ -67,6 +70,8 @@ class QuietShutdownKernelManager(AsyncKernelManager):
         await super()._async_interrupt_kernel()
 
     async def _async_launch_kernel(self, kernel_cmd: list[str], **kw) -> None:
+        if self.launched is not None:
+            self.launched.append(self)
         if self.log_path is None:
             return await super()._async_launch_kernel(kernel_cmd, **kw)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -78,7 +83,41 @@ class QuietShutdownKernelManager(AsyncKernelManager):
 def logging_to(path: Path) -> type[QuietShutdownKernelManager]:
     """A kernel manager class whose kernels write their process output (TensorFlow's C++
     runtime lines, a crash's last words) to ``path`` instead of the console."""
-    return type("LoggedKernelManager", (QuietShutdownKernelManager,), {"log_path": Path(path)})
+    return type("LoggedKernelManager", (QuietShutdownKernelManager,),
+                {"log_path": Path(path), "launched": []})
+
+
+class TimeLimitError(RuntimeError):
+    """A notebook stopped at its time limit: which limit, and the cell it was in."""
+
+
+def stop_at(seconds: float | None, managers: list) -> threading.Timer | None:
+    """A timer that kills the kernels of ``managers`` after ``seconds`` (None: no limit)."""
+    def stop():
+        for manager in managers:
+            with contextlib.suppress(ProcessLookupError, TypeError):
+                os.kill(manager.provisioner.pid, signal.SIGKILL)
+    if seconds is None:
+        return None
+    timer = threading.Timer(seconds, stop)
+    timer.daemon = True
+    timer.start()
+    return timer
+
+
+def running_cell(output: Path) -> str:
+    """The cell a stopped run was in: the last one papermill started in the partial
+    executed notebook ``output`` (its index there, and its first line)."""
+    try:
+        cells = json.loads(output.read_text())["cells"]
+    except (OSError, ValueError, KeyError):
+        return "an unknown cell"
+    started = [i for i, cell in enumerate(cells)
+               if cell.get("metadata", {}).get("papermill", {}).get("start_time")]
+    if not started:
+        return "an unknown cell"
+    source = "".join(cells[started[-1]].get("source", "")).strip().splitlines() or [""]
+    return f"cell {started[-1]} (`{source[0][:60]}`)"
 
 
 class _NotebookNameIsInjected(logging.Filter):
@@ -99,7 +138,7 @@ def log_file(output: Path) -> Path:
 
 
 def execute(notebook: str, params: dict, output: Path, bar: int = 0,
-            log: Path | None = None) -> None:
+            log: Path | None = None, time_limit: float | None = None) -> None:
     """Run one notebook with papermill, writing the executed copy to ``output`` and its
     kernel's process output to ``log`` (by default ``log_file(output)``; the console
     keeps the progress).
@@ -124,13 +163,25 @@ def execute(notebook: str, params: dict, output: Path, bar: int = 0,
     # the notebook's code warns goes into
     # the notebook. NOTEBOOK (the notebook's own name) is not a parameter a user sets:
     # the runner injects it so that the notebook's record knows whose metrics it writes.
-    pm.execute_notebook(str(source), str(output), progress_bar=progress,
-                        parameters={**{k: v for k, v in params.items() if k in declared},
-                                    "NOTEBOOK": notebook},
-                        kernel_name="python3",
-                        kernel_manager_class=logging_to(log or log_file(output)),
-                        extra_arguments=["--IPKernelApp.capture_fd_output=False",
-                                         "--IPKernelApp.log_level=ERROR"])
+    # Past ``time_limit`` seconds its kernel is killed, and the error names the cell.
+    manager = logging_to(log or log_file(output))
+    timer = stop_at(time_limit, manager.launched)
+    try:
+        pm.execute_notebook(str(source), str(output), progress_bar=progress,
+                            parameters={**{k: v for k, v in params.items() if k in declared},
+                                        "NOTEBOOK": notebook},
+                            kernel_name="python3", kernel_manager_class=manager,
+                            extra_arguments=["--IPKernelApp.capture_fd_output=False",
+                                             "--IPKernelApp.log_level=ERROR"])
+    except Exception:
+        if timer is not None and not timer.is_alive():
+            raise TimeLimitError(f"stopped at its time limit ({time_limit / 60:g} min, the "
+                                 f"profile's time_limit_minutes) in {running_cell(output)}"
+                                 ) from None
+        raise
+    finally:
+        if timer is not None:
+            timer.cancel()
 
 
 @contextlib.contextmanager

@@ -154,7 +154,9 @@ def _run(name: str, settings: dict, chosen: list[str], out_dir: Path, jobs: int,
             print(f"running {len(chosen)} notebook(s), profile {name!r}, on {address} -> {out_dir}")
             results = cluster.run_notebooks(client, work, out_dir)
         else:
-            results = run_here(work, jobs, share_cores, f"profile {name!r}", out_dir)
+            limit = settings.get("time_limit_minutes", TIME_LIMIT_MINUTES)
+            results = run_here(work, jobs, share_cores, f"profile {name!r}", out_dir,
+                               time_limit=None if limit is None else 60 * limit)
     summarise(chosen, results, out_dir, time.perf_counter() - start)
     return out_dir
 
@@ -167,12 +169,17 @@ class Interrupted(KeyboardInterrupt):
         self.finished, self.unfinished = finished, unfinished
 
 
+TIME_LIMIT_MINUTES = 60   # per notebook, unless the profile says otherwise (None: no limit)
+
+
 def run_here(work: list[tuple[str, dict]], jobs: int, share_cores: bool | None, what: str,
-             out_dir: Path) -> dict[str, tuple[float, str | None]]:
+             out_dir: Path, time_limit: float | None = None
+             ) -> dict[str, tuple[float, str | None]]:
     """Run ``work`` (notebook, parameters) on this machine, ``jobs`` kernels at a time.
     On Ctrl-C no further notebook starts, the running kernels are stopped, their threads
     get ``STOP_GRACE`` seconds to notice (never more: a thread may wait on a console that
-    is gone), and ``Interrupted`` says what finished."""
+    is gone), and ``Interrupted`` says what finished. A notebook still running after
+    ``time_limit`` seconds is stopped and named with its cell; the others go on."""
     if share_cores is None:
         share_cores = kernels.shares_cores(jobs)
     threads = kernels.kernel_threads(jobs) if share_cores else {}
@@ -189,7 +196,7 @@ def run_here(work: list[tuple[str, dict]], jobs: int, share_cores: bool | None, 
         futures: dict[str, Future] = {}
         for nb, params in work:      # a notebook starts once the one it builds on has ended
             after = futures.get(registry.describe(nb)["builds_on"])
-            futures[nb] = pool.submit(execute_timed, nb, params, bars, after)
+            futures[nb] = pool.submit(execute_timed, nb, params, bars, after, time_limit)
         try:
             results = {notebook: future.result() for notebook, future in futures.items()}
         except KeyboardInterrupt:
@@ -210,8 +217,8 @@ STOP_GRACE = 5.0
 STOPPING = threading.Event()     # set at Ctrl-C: a notebook still waiting never starts
 
 
-def execute_timed(notebook: str, params: dict, bars: queue.Queue,
-                  after: Future | None = None) -> tuple[float, str | None]:
+def execute_timed(notebook: str, params: dict, bars: queue.Queue, after: Future | None = None,
+                  time_limit: float | None = None) -> tuple[float, str | None]:
     """One notebook through papermill on one progress-bar line, once ``after`` (the run of
     the notebook it builds on) has ended: its wall time, and what went wrong (``None``
     when nothing did)."""
@@ -224,7 +231,7 @@ def execute_timed(notebook: str, params: dict, bars: queue.Queue,
     bar = bars.get()
     start = time.perf_counter()
     try:
-        kernels.execute(notebook, params, output, bar=bar)
+        kernels.execute(notebook, params, output, bar=bar, time_limit=time_limit)
         failure = None
     except Exception as err:  # noqa: BLE001 - one notebook's failure must not stop the rest
         kernels.remove_incomplete(output)
