@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import keras
+import nbformat
 import numpy as np
 import psutil
 import pytest
@@ -22,6 +23,8 @@ from conftest import save_run
 
 from whale_series import profile, series
 from whale_utils import backbones, data
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.parametrize("text, says", [
@@ -353,3 +356,51 @@ def test_a_notebook_past_its_time_limit_is_stopped_and_named_with_its_cell(tmp_p
         kernels.execute("99_hangs", {}, tmp_path / "out" / "99_hangs.ipynb", time_limit=6)
     assert time.monotonic() - start < 60
     assert running_kernels() == []
+
+
+@pytest.fixture
+def pair(tmp_path):
+    """A copy of notebook 06's pair (and the jupytext settings) that a test may edit."""
+    for name in ("06_transfer_early_stopping.py", "06_transfer_early_stopping.ipynb"):
+        shutil.copy2(ROOT / "notebooks" / name, tmp_path / name)
+    shutil.copy(ROOT / "jupytext.toml", tmp_path)
+    return tmp_path / "06_transfer_early_stopping.py", tmp_path / "06_transfer_early_stopping.ipynb"
+
+
+def touch_later(path: Path, seconds: float = 5.0) -> None:
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + int(seconds * 1e9)))
+
+
+def test_an_edited_source_is_what_the_run_executes(pair, capsys):
+    py, ipynb = pair
+    py.write_text(py.read_text() + '\n# %%\nprint("my edit")\n')
+    touch_later(py)
+    series.sync_pairs(["06_transfer_early_stopping"], py.parent)
+    assert 'print("my edit")' in "".join(c.source for c in nbformat.read(ipynb, 4).cells)
+    assert 'print("my edit")' in py.read_text()
+    assert "06_transfer_early_stopping: 06_transfer_early_stopping.ipynb updated from " \
+           "06_transfer_early_stopping.py, which you edited last" in capsys.readouterr().out
+
+
+def test_an_ipynb_edited_without_jupytext_is_kept_and_the_source_follows(pair):
+    py, ipynb = pair
+    notebook = nbformat.read(ipynb, 4)
+    notebook.cells.append(nbformat.v4.new_code_cell('print("edited in Colab")'))
+    nbformat.write(notebook, ipynb)
+    touch_later(ipynb)
+    series.sync_pairs(["06_transfer_early_stopping"], py.parent)
+    assert 'print("edited in Colab")' in py.read_text()
+    assert 'print("edited in Colab")' in "".join(c.source for c in nbformat.read(ipynb, 4).cells)
+
+
+def test_a_pair_already_in_step_is_left_alone_and_a_tie_is_refused(pair):
+    py, ipynb = pair
+    before = {path: (path.stat().st_mtime_ns, path.read_bytes()) for path in pair}
+    series.sync_pairs(["06_transfer_early_stopping"], py.parent)
+    assert {path: (path.stat().st_mtime_ns, path.read_bytes()) for path in pair} == before
+    py.write_text(py.read_text() + '\n# %%\nprint("one side")\n')
+    os.utime(ipynb, ns=(py.stat().st_atime_ns, py.stat().st_mtime_ns))
+    with pytest.raises(SystemExit, match="differ and neither is newer"):
+        series.sync_pairs(["06_transfer_early_stopping"], py.parent)
+    assert 'print("one side")' in py.read_text()                  # nothing overwritten

@@ -221,7 +221,11 @@ def write_project(output_dir: Path, source: Path) -> list[str]:
         shutil.rmtree(source)
     source.mkdir(parents=True)
     for notebook in chapters:
-        page = (output_dir / f"{notebook}.ipynb").read_text(encoding="utf-8")
+        executed, source_py = output_dir / f"{notebook}.ipynb", registry.NOTEBOOK_DIR / f"{notebook}.py"
+        if source_py.is_file() and source_py.stat().st_mtime > executed.stat().st_mtime:
+            print(f"note: {executed} was run before the last edit of {source_py}: the book shows "
+                  f"that earlier run; `make run NB={notebook[:2]}` runs the edited notebook")
+        page = executed.read_text(encoding="utf-8")
         page = re.sub(r"\[!\[Open In Colab\]\([^)]*\)\]", "[Open in Colab]", page)  # no image
         page = json.dumps(parameters_once(json.loads(page), output_dir.name), indent=1)
         (source / f"{notebook}.ipynb").write_text(page, encoding="utf-8")

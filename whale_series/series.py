@@ -46,6 +46,33 @@ def select(names: list[str] | None) -> list[str]:
     return chosen
 
 
+def inputs(path: Path) -> list[tuple[str, str]]:
+    """A notebook's cells as (type, source), from its .py or its .ipynb, to compare the two."""
+    import jupytext
+
+    return [(cell.cell_type, cell.source.strip()) for cell in jupytext.read(path).cells]
+
+
+def sync_pairs(notebooks: list[str], folder: Path | None = None) -> None:
+    """Before a run executes ``NN_name.ipynb``: where it and ``NN_name.py`` differ, the one
+    edited last updates the other (``jupytext --sync``), never the reverse, and the console
+    says which; where neither is newer, the run stops and names the pair."""
+    folder = folder or registry.NOTEBOOK_DIR
+    for notebook in notebooks:
+        py, ipynb = folder / f"{notebook}.py", folder / f"{notebook}.ipynb"
+        if not (py.is_file() and ipynb.is_file()) or inputs(py) == inputs(ipynb):
+            continue
+        newer, older = sorted((py, ipynb), key=lambda path: -path.stat().st_mtime_ns)
+        if newer.stat().st_mtime_ns == older.stat().st_mtime_ns:
+            raise SystemExit(f"error: {py} and {ipynb} differ and neither is newer: keep the "
+                             "one you want, touch it, and run `make sync`")
+        import subprocess
+
+        subprocess.run([sys.executable, "-m", "jupytext", "--sync", "--quiet", str(newer)],
+                       check=True, cwd=folder)
+        print(f"{notebook}: {older.name} updated from {newer.name}, which you edited last")
+
+
 def prepare_data(settings: dict, name: str) -> None:
     """Generate the profile's synthetic data if needed, or check that its data exists."""
     data_dir = (NOTEBOOK_DIR / settings["DATA_DIR"]).resolve()
@@ -105,6 +132,7 @@ def run_profile(name: str, notebooks: list[str] | None = None, jobs: int = 1,
     out_dir = (NOTEBOOK_DIR / settings["OUTPUT_DIR"]).resolve()
     with exclusive(out_dir):
         console.log_to(out_dir / "logs" / RUN_LOG, f"run, profile {name!r}: {', '.join(chosen)}")
+        sync_pairs(chosen)                  # the run executes what was edited last
         return _run(name, settings, chosen, out_dir, jobs, scheduler, share_cores)
 
 
@@ -336,6 +364,7 @@ def golden(notebooks: list[str] | None = None) -> None:
     """Re-execute the golden notebooks of ``tests/golden/`` with the smoke profile."""
     settings = profile.load("smoke")
     chosen = select(notebooks)
+    sync_pairs(chosen)
     prepare_data(settings, "smoke")
     for notebook in chosen:
         params = profile.parameters(settings, notebook)
