@@ -91,9 +91,17 @@ class TimeLimitError(RuntimeError):
     """A notebook stopped at its time limit: which limit, and the cell it was in."""
 
 
+STOPPED: set[int] = set()   # threads whose kernel was stopped at its time limit
+
+
 def stop_at(seconds: float | None, managers: list) -> threading.Timer | None:
-    """A timer that kills the kernels of ``managers`` after ``seconds`` (None: no limit)."""
+    """A timer that kills the kernels of ``managers`` after ``seconds`` (None: no limit);
+    the calling thread's "kernel died" log line is then no error (``TimeLimitError`` says
+    what happened)."""
+    caller = threading.get_ident()
+
     def stop():
+        STOPPED.add(caller)
         for manager in managers:
             with contextlib.suppress(ProcessLookupError, TypeError):
                 os.kill(manager.provisioner.pid, signal.SIGKILL)
@@ -120,15 +128,17 @@ def running_cell(output: Path) -> str:
     return f"cell {started[-1]} (`{source[0][:60]}`)"
 
 
-class _NotebookNameIsInjected(logging.Filter):
-    """papermill warns about any parameter a notebook does not declare; NOTEBOOK is
-    meant to be injected that way."""
+class _QuietOnPurpose(logging.Filter):
+    """papermill's lines about what the runner does on purpose: it warns about any
+    parameter a notebook does not declare (NOTEBOOK is meant to be injected that way), and
+    logs "Kernel died" for a kernel stopped at its time limit."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return "unknown parameter: NOTEBOOK" not in record.getMessage()
+        return "unknown parameter: NOTEBOOK" not in record.getMessage() and not (
+            record.thread in STOPPED and "Kernel died" in record.getMessage())
 
 
-logging.getLogger("papermill").addFilter(_NotebookNameIsInjected())
+logging.getLogger("papermill").addFilter(_QuietOnPurpose())
 
 
 def log_file(output: Path) -> Path:
@@ -182,6 +192,7 @@ def execute(notebook: str, params: dict, output: Path, bar: int = 0,
     finally:
         if timer is not None:
             timer.cancel()
+        STOPPED.discard(threading.get_ident())
 
 
 @contextlib.contextmanager
