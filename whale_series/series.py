@@ -16,6 +16,7 @@ import json
 import os
 import queue
 import shutil
+import subprocess
 import sys
 import threading
 import time
@@ -66,8 +67,6 @@ def sync_pairs(notebooks: list[str], folder: Path | None = None) -> None:
         if newer.stat().st_mtime_ns == older.stat().st_mtime_ns:
             raise SystemExit(f"error: {py} and {ipynb} differ and neither is newer: keep the "
                              "one you want, touch it, and run `make sync`")
-        import subprocess
-
         subprocess.run([sys.executable, "-m", "jupytext", "--sync", "--quiet", str(newer)],
                        check=True, cwd=folder)
         print(f"{notebook}: {older.name} updated from {newer.name}, which you edited last")
