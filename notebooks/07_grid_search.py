@@ -174,7 +174,8 @@ print(f"held-out validation accuracy:      {metrics.accuracy(whales.y_val, score
 # same folds with `keras.wrappers.SKLearnClassifier`. What differs: the model function
 # receives the data (`X`, and `y` one-hot encoded, so the loss is *categorical*
 # cross-entropy) and returns a compiled model; the grid runs over its `model_kwargs`;
-# epochs and batch size go to `fit` (a clone of the wrapper forgets its `fit_kwargs`).
+# epochs and batch size go to `fit` (a clone of the wrapper forgets its `fit_kwargs`);
+# it has no `random_state`, so the model function seeds Keras itself.
 # For new code use Keras' wrapper; scikeras stays here because the student used it.
 
 # %%
@@ -182,7 +183,9 @@ import keras
 
 
 def keras_head(X, y, optimizer: str = "adam", seed: int = 0) -> keras.Model:
-    """Notebook 04's head, compiled, for Keras' wrapper (``y`` arrives one-hot)."""
+    """Notebook 04's head, compiled, for Keras' wrapper (``y`` arrives one-hot). The
+    wrapper has no ``random_state``: the seed is set here, in whatever process fits."""
+    keras.utils.set_random_seed(seed)
     model = transfer_head(y.shape[1], n_features=X.shape[1], seed=seed)
     model.compile(optimizer=optimizer, loss="categorical_crossentropy", metrics=["accuracy"])
     return model
