@@ -99,18 +99,17 @@ def test_a_notebook_compares_itself_with_the_one_it_builds_on(tmp_path):
 
     save_run(tmp_path, "01_overfit_baseline", right_share=0.4)
     path = save_run(tmp_path, "02_dropout", right_share=0.6)
-    labels = pd.read_csv(record.rows_path(path))["label"].to_numpy()
-    previous, rows = record.previous_rows(tmp_path, "02_dropout", labels)
-    assert previous == "01_overfit_baseline" and len(rows["ap5"]) == len(labels)
-    mine = pd.read_csv(record.rows_path(path))
-    interval = metrics.compare_rows({"ap5": mine["model_ap5"], "hit": mine["model_hit"]}, rows)
-    assert interval["map5"]["low"] > 0
+    mine = {k: v.to_numpy() for k, v in pd.read_csv(record.rows_path(path)).items()}
+    previous, interval = record.compare_with_previous(tmp_path, "02_dropout", mine)
+    assert previous == "01_overfit_baseline" and interval["map5"]["low"] > 0
+    labels = mine["label"]
     result = metrics.evaluate_labels(np.eye(40)[labels], labels, np.arange(40), 0)
     text = narrate.what_this_run_shows(result, notebook="02_dropout",
                                        previous=(previous, interval))
     assert f"02 vs 01: MAP@5 {interval['map5']['diff']:+.3f}" in text and "better than 01" in text
-    assert record.previous_rows(tmp_path, "02_dropout", labels[:-1]) == (previous, None)
-    assert record.previous_rows(tmp_path / "other", "02_dropout", labels) == (previous, None)
-    assert record.previous_rows(tmp_path, "01_overfit_baseline", labels) == (None, None)
+    shorter = {k: v[:-1] for k, v in mine.items()}
+    assert record.compare_with_previous(tmp_path, "02_dropout", shorter) == (previous, None)
+    assert record.compare_with_previous(tmp_path / "other", "02_dropout", mine) == (previous, None)
+    assert record.compare_with_previous(tmp_path, "01_overfit_baseline", mine) == (None, None)
     text = narrate.what_this_run_shows(result, notebook="02_dropout", previous=(previous, None))
     assert "Notebook 01 has no run on these validation rows" in text

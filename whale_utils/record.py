@@ -9,6 +9,8 @@ import platform
 from importlib import metadata
 from pathlib import Path
 
+import pandas as pd
+
 from whale_utils import data, metrics, narrate, registry
 
 LIBRARIES = ("tensorflow-cpu", "tensorflow", "keras", "scikeras", "scikit-learn",
@@ -47,8 +49,6 @@ def save_metrics(output_dir: str | Path, notebook: str, result: dict, history=No
     title, model and the step it builds on (``compared_with``, which the report compares
     it with) come from its front matter (``registry``) unless given.
     """
-    import pandas as pd
-
     logs = getattr(history, "history", history) or {}
     evaluation = {k: v for k, v in result.items() if k != "per_row"}
     about = registry.describe(notebook)
@@ -84,18 +84,18 @@ def save_metrics(output_dir: str | Path, notebook: str, result: dict, history=No
     return path
 
 
-def previous_rows(output_dir: str | Path, notebook: str, labels) -> tuple[str | None, dict | None]:
-    """The notebook that ``notebook`` builds on, and its per-row results in ``output_dir``
-    when its last run there scored the same validation rows (``labels``), else None."""
-    import pandas as pd
-
+def compare_with_previous(output_dir, notebook: str, per_row: dict) -> tuple[str | None, dict | None]:
+    """The notebook that ``notebook`` builds on, and this run's paired comparison with its
+    last run in ``output_dir`` when that run scored the same validation rows, else None."""
     previous = registry.describe(notebook)["builds_on"]
     try:
         rows = pd.read_csv(Path(output_dir) / "metrics" / f"{previous}.rows.csv")
     except (OSError, ValueError):
         return previous, None
-    same = len(rows) == len(labels) and bool((rows["label"].to_numpy() == labels).all())
-    return previous, ({k: rows[f"model_{k}"].to_numpy() for k in ("ap5", "hit")} if same else None)
+    if len(rows) != len(per_row["label"]) or not (rows["label"].to_numpy() == per_row["label"]).all():
+        return previous, None
+    return previous, metrics.compare_rows(*[{k: table[f"model_{k}"] for k in ("ap5", "hit")}
+                                            for table in (per_row, rows)])
 
 
 def rows_path(metrics_path: Path) -> Path:

@@ -33,6 +33,7 @@ class NotebookRun:
 
     notebook: str | None
     params: dict
+    compared: tuple = (None, None)   # the notebook it builds on, the comparison with it
 
     @property
     def title(self) -> str:
@@ -72,10 +73,9 @@ class NotebookRun:
         if "backbone_weights" in about:
             about.setdefault("backbone_name", self.params.get("BACKBONE"))
         if self.notebook is not None and "per_row" in result:
-            previous, rows = record.previous_rows(self.params["OUTPUT_DIR"], self.notebook,
-                                                  result["per_row"]["label"])
-            mine = {key: result["per_row"][f"model_{key}"] for key in ("ap5", "hit")}
-            about["previous"] = previous and (previous, rows and metrics.compare_rows(mine, rows))
+            self.compared = record.compare_with_previous(self.params["OUTPUT_DIR"], self.notebook,
+                                                         result["per_row"])
+            about["previous"] = self.compared if self.compared[0] else None
         return Markdown(narrate.what_this_run_shows(
             result, train_accuracy=metrics.last_epoch(history, "accuracy"),
             notebook=self.notebook, **about))
@@ -95,7 +95,7 @@ class NotebookRun:
         if backbone_weights is not None:
             used["BACKBONE_WEIGHTS"] = backbone_weights
         extra = {**({"parameters": models.count_params(model)} if model is not None else {}),
-                 **(extra or {})}
+                 **({"vs_builds_on": self.compared[1]} if self.compared[1] else {}), **(extra or {})}
         path = record.save_metrics(self.params["OUTPUT_DIR"], self.notebook, result, history,
                                    params=used, extra=extra, seconds=seconds)
         print(f"metrics written to {path}")
