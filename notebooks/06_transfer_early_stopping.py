@@ -84,8 +84,8 @@ whales = run.load_dataset()
 # ## What changes: the student's early stopping
 #
 # Keras' `EarlyStopping` callback with the student's numbers: training stops once the
-# validation loss has not fallen by at least `MIN_DELTA` for `PATIENCE` epochs. Note the
-# size of that step: 0.5 in cross-entropy is a large improvement to ask of one epoch.
+# validation loss has not fallen by at least `MIN_DELTA` (0.5 by default, in units of
+# cross-entropy) for `PATIENCE` epochs.
 
 # %%
 stop_early = keras.callbacks.EarlyStopping(monitor=MONITOR, min_delta=MIN_DELTA,
