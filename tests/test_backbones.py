@@ -9,8 +9,8 @@ import pytest
 from conftest import REAL_SAMPLE
 from PIL import Image
 
-from whale_series import kernels, torch_legacy, weights
-from whale_utils import backbones, lessons, models, params
+from whale_series import kernels, params, torch_legacy, weights
+from whale_utils import backbones, lessons, models
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from whale_series import profile, series, synthetic
-from whale_utils import data, params
+from whale_series import params, profile, series, synthetic
+from whale_utils import data
 
 
 # --------------------------------------------------------------------------- helpers

@@ -83,7 +83,8 @@ def test_notebooks_import_nothing_from_the_machinery():
 # The only places where the notebooks' package reaches the machinery: a notebook opened
 # alone (Colab) writes its profile's synthetic data; EfficientNet-Lite0's weights are
 # converted from PyTorch's file; 07's search can run on the cluster.
-SEAMS = {("backbones", "weights"), ("session", "profile"), ("gridsearch", "cluster")}
+SEAMS = {("backbones", "weights"), ("session", "profile"), ("session", "params"),
+         ("gridsearch", "cluster")}
 
 
 def test_whale_utils_reaches_the_machinery_only_through_its_seams():

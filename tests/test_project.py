@@ -10,8 +10,8 @@ import nbformat
 import pytest
 import yaml
 
-from whale_series import kernels, profile, series
-from whale_utils import augment, embedding, params
+from whale_series import kernels, params, profile, series
+from whale_utils import augment, embedding
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_NAMES = set(params.SHARED)

@@ -12,7 +12,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from whale_utils import params, record, registry
+from whale_series import params
+from whale_utils import record, registry
 
 
 def notebook_name(namespace: dict) -> str | None:
