@@ -11,7 +11,8 @@ JOBS    ?= 2
 NB      ?=
 SPLIT   ?=
 SCHEDULER ?=
-OUT     := outputs/$(PROFILE)$(if $(SPLIT),-$(SPLIT))
+SOLUTIONS ?=
+OUT     := outputs/$(PROFILE)$(if $(SPLIT),-$(SPLIT))$(if $(SOLUTIONS),-solutions)
 empty   :=
 PROFILES := $(subst $(empty) $(empty),|,$(sort $(basename $(notdir $(wildcard notebooks/params/*.yaml)))))
 
@@ -22,7 +23,7 @@ export TF_CPP_MIN_LOG_LEVEL = 3
 .PHONY: help env lab data data-kaggle run-all run lint test test-compat report readme-results html screenshots stats gallery bench golden sync lock clean
 
 help: ## list the targets
-	@echo "whale-notebooks: make TARGET [PROFILE=$(PROFILES)] [SPLIT=last-rows|known] [NB=03] [JOBS=2]"
+	@echo "whale-notebooks: make TARGET [PROFILE=$(PROFILES)] [SPLIT=last-rows|known] [NB=03] [JOBS=2] [SOLUTIONS=1]"
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
 
 $(STAMP): requirements.lock pyproject.toml
@@ -40,11 +41,11 @@ data: $(STAMP) ## generate the synthetic data of PROFILE (data/synthetic/PROFILE
 	$(PY) -m whale_series.series data --profile $(PROFILE)
 
 run-all: $(STAMP) ## execute every notebook of PROFILE into outputs/PROFILE/
-	$(PY) -m whale_series.series run --profile $(PROFILE) --jobs $(JOBS) $(if $(SPLIT),--split $(SPLIT)) $(if $(SCHEDULER),--scheduler $(SCHEDULER))
+	$(PY) -m whale_series.series run --profile $(PROFILE) --jobs $(JOBS) $(if $(SPLIT),--split $(SPLIT)) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) $(if $(SOLUTIONS),--solutions)
 
 run: $(STAMP) ## execute one notebook: make run NB=03 [PROFILE=...]
 	@test -n "$(NB)" || { echo "error: say which notebook, e.g. make run NB=03"; exit 2; }
-	$(PY) -m whale_series.series run --profile $(PROFILE) --nb $(NB) --jobs $(JOBS) $(if $(SPLIT),--split $(SPLIT)) $(if $(SCHEDULER),--scheduler $(SCHEDULER))
+	$(PY) -m whale_series.series run --profile $(PROFILE) --nb $(NB) --jobs $(JOBS) $(if $(SPLIT),--split $(SPLIT)) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) $(if $(SOLUTIONS),--solutions)
 
 lint: $(STAMP) ## ruff over the whole tree (rules in pyproject.toml)
 	$(VENV)/bin/ruff check .

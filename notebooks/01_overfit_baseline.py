@@ -61,7 +61,7 @@ VERBOSE = 2
 # %%
 from IPython.display import Markdown
 
-from whale_utils import data, metrics, models, narrate, plots, session, training
+from whale_utils import data, exercises, metrics, models, narrate, plots, session, training
 
 run = session.start(globals())
 
@@ -205,3 +205,53 @@ Markdown(narrate.headline(result, train_accuracy=metrics.last_epoch(history)))
 #   right.
 #
 # Next: dropout, the classic cure for overfitting (02).
+
+# %% [markdown]
+# ## Exercises
+#
+# Three tasks on this notebook's data and run. Replace the `None` in each answer cell,
+# run it, then run the check below it: the check recomputes what it needs from this run
+# and answers with a verdict and a hint, never with the solution. An exercise left at
+# `None` says that it waits, and the notebook runs on. The solutions are in
+# `notebooks/solutions/01_overfit_baseline.py` (in the book, behind *show the solution*).
+#
+# ### Exercise 1.1 · compute: the all-`new_whale` accuracy
+#
+# A model that answers `new_whale` for every photo is right exactly on the `new_whale`
+# rows. Compute, from `whales.y_val` and `whales.new_whale_label`, the share of
+# validation rows that are `new_whale` (a fraction between 0 and 1): the accuracy this
+# notebook's model must beat.
+
+# %% tags=["answer-1"]
+share = None
+
+# %%
+exercises.new_whale_share(share, whales)
+
+# %% [markdown]
+# ### Exercise 1.2 · build: AP@5 for one photo
+#
+# Write `average_precision(true_id, ranked_ids)`: the competition's score of one photo,
+# whose true Id is `true_id`, given the model's guesses `ranked_ids`, best first. MAP@5
+# is its mean over the photos.
+
+# %% tags=["answer-2"]
+average_precision = None
+
+# %%
+exercises.average_precision(average_precision)
+
+# %% [markdown]
+# ### Exercise 1.3 · change and predict: the ceiling of the other split
+#
+# With `SPLIT="last-rows"` many validation whales never appear in training. Load the
+# same rows with `split="known"` instead (change one argument of the `load_dataset`
+# call at the top of this notebook), but first say whether the ceiling will be
+# `"higher"` or `"lower"`.
+
+# %% tags=["answer-3"]
+expect = None
+other = None
+
+# %%
+exercises.ceiling_of_another_split(expect, whales, other)

@@ -56,7 +56,7 @@ DROPOUT = 0.3
 #     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "git+https://github.com/whale-notebooks/whale-notebooks@v1.1.0"], check=True)  # noqa: E501
 
 # %%
-from whale_utils import metrics, models, plots, session, training
+from whale_utils import exercises, metrics, models, plots, session, training
 from whale_utils.lessons import compile_like_the_student, student_reduce_lr
 
 run = session.start(globals())
@@ -147,3 +147,53 @@ run.save_metrics(result, history, whales=whales, model=model)
 #   report (`make report`) compares 02 with 01 on the same rows, with an interval.
 #
 # Next: more (augmented) photos of the same whales (03).
+
+# %% [markdown]
+# ## Exercises
+#
+# Three tasks on this notebook's data and run. Replace the `None` in each answer cell,
+# run it, then run the check below it: the check recomputes what it needs from this run
+# and answers with a verdict and a hint, never with the solution. An exercise left at
+# `None` says that it waits, and the notebook runs on. The solutions are in
+# `notebooks/solutions/02_dropout.py` (in the book, behind *show the solution*).
+#
+# ### Exercise 2.1 · compute: the gap at the last epoch
+#
+# From `history.history`, compute training accuracy minus validation accuracy at the
+# last epoch: the overfitting that dropout is meant to shrink.
+
+# %% tags=["answer-1"]
+gap = None
+
+# %%
+exercises.final_gap(gap, history)
+
+# %% [markdown]
+# ### Exercise 2.2 · change and predict: dropout at inference
+#
+# The cell below calls the trained model twice on the same 16 photos. Change `TRAINING`
+# to `True` (Keras then runs the model as in `fit`), but first say whether the two calls
+# will give the `"same"` scores or `"different"` ones.
+
+# %% tags=["answer-2"]
+expect = None
+TRAINING = False
+first = model(whales.x_val[:16], training=TRAINING)
+second = model(whales.x_val[:16], training=TRAINING)
+
+# %%
+exercises.dropout_at_inference(expect, first, second, training=TRAINING)
+
+# %% [markdown]
+# ### Exercise 2.3 · build: a callback that watches the gap
+#
+# Write `GapLogger`, a `keras.callbacks.Callback` with a list `gaps` that gets, at the
+# end of every epoch, training accuracy minus validation accuracy from the epoch's
+# `logs`. The check tries it on known logs, then in a tiny real fit; pass it to
+# `training.fit` above to watch the gap grow.
+
+# %% tags=["answer-3"]
+GapLogger = None
+
+# %%
+exercises.gap_logger(GapLogger)

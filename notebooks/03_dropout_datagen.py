@@ -64,7 +64,7 @@ SHIFT = 0.1
 # %%
 import keras
 
-from whale_utils import augment, metrics, models, plots, session, training
+from whale_utils import augment, exercises, metrics, models, plots, session, training
 from whale_utils.lessons import compile_like_the_student, dropout_cnn, student_reduce_lr
 
 run = session.start(globals())
@@ -147,3 +147,50 @@ run.save_metrics(result, history, whales=whales, model=model)
 #   where it was.
 #
 # Next: features learned on ImageNet instead of from a thousand photos (04).
+
+# %% [markdown]
+# ## Exercises
+#
+# Three tasks on this notebook's data and run. Replace the `None` in each answer cell,
+# run it, then run the check below it: the check recomputes what it needs from this run
+# and answers with a verdict and a hint, never with the solution. An exercise left at
+# `None` says that it waits, and the notebook runs on. The solutions are in
+# `notebooks/solutions/03_dropout_datagen.py` (in the book, behind *show the solution*).
+#
+# ### Exercise 3.1 · compute: photos per known whale
+#
+# Augmentation is meant to make up for few photos per whale. Compute the mean number of
+# training photos per known whale (leave `new_whale` out: it is not one whale).
+
+# %% tags=["answer-1"]
+photos_per_whale = None
+
+# %%
+exercises.photos_per_known_whale(photos_per_whale, whales)
+
+# %% [markdown]
+# ### Exercise 3.2 · change and predict: a stronger rotation
+#
+# `stronger` below is this notebook's augmentation. Change its rotation from `ROTATION`
+# to 90 degrees, but first say whether a pixel will change by a `"larger"` or a
+# `"smaller"` amount on average.
+
+# %% tags=["answer-2"]
+expect = None
+stronger = augment.student_augmentation(rotation=ROTATION, zoom=ZOOM, shift=SHIFT, seed=SEED)
+
+# %%
+exercises.stronger_rotation(expect, augmentation, stronger, whales.x_train[:64])
+
+# %% [markdown]
+# ### Exercise 3.3 · build: an augmentation of your own
+#
+# Build `my_augmentation`, a layer (e.g. a `keras.Sequential` of Keras' `Random*`
+# preprocessing layers: a flip, a contrast or brightness change) that changes photos in
+# training, leaves them unchanged at inference, and keeps their shape.
+
+# %% tags=["answer-3"]
+my_augmentation = None
+
+# %%
+exercises.augmentation_layer(my_augmentation, whales.x_train[:8])

@@ -63,7 +63,7 @@ BACKBONE_WEIGHTS = "auto"
 #     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "git+https://github.com/whale-notebooks/whale-notebooks@v1.1.0"], check=True)  # noqa: E501
 
 # %%
-from whale_utils import backbones, metrics, models, plots, session, training
+from whale_utils import backbones, exercises, metrics, models, plots, session, training
 from whale_utils.lessons import compile_like_the_student, student_reduce_lr
 
 run = session.start(globals())
@@ -231,3 +231,57 @@ run.save_metrics(result, history, whales=whales, model=model, backbone_weights=w
 #   time is in the report.
 #
 # Next: data generation for the transfer model (05).
+
+# %% [markdown]
+# ## Exercises
+#
+# Three tasks on this notebook's data and run. Replace the `None` in each answer cell,
+# run it, then run the check below it: the check recomputes what it needs from this run
+# and answers with a verdict and a hint, never with the solution. An exercise left at
+# `None` says that it waits, and the notebook runs on. The solutions are in
+# `notebooks/solutions/04_transfer_learning.py` (in the book, behind *show the solution*).
+#
+# ### Exercise 4.1 · compute: what training can change
+#
+# Compute how many numbers (weights) of `model` training can change, the backbone being
+# frozen: the size of every array in `model.trainable_weights`, added up.
+
+# %% tags=["answer-1"]
+n_trainable = None
+
+# %%
+exercises.trainable_count(n_trainable, model)
+
+# %% [markdown]
+# ### Exercise 4.2 · change and predict: unfreeze the backbone
+#
+# The cell below builds a second backbone, frozen like this notebook's, and trains it
+# with a head for one epoch on 32 photos. Change `False` to `True` in the line that
+# freezes the ImageNet network inside it (its last layer: the network was frozen on its
+# own, so `trial.trainable = True` alone would not unfreeze it; `trial.trainable_weights`
+# tells), but first say whether its weights will have `"moved"` or stayed `"unchanged"`.
+
+# %% tags=["answer-2"]
+expect = None
+trial = backbones.feature_extractor(weights, IMG_SIZE, BACKBONE_SIZE)
+trial.layers[-1].trainable = False
+before = trial.get_weights()
+trial_head = transfer_head(whales.n_classes, n_features=trial.output_shape[-1], seed=SEED)
+trial_model = compile_like_the_student(transfer_model(trial, trial_head))
+trial_model.fit(whales.x_train[:32], whales.y_train[:32], batch_size=32, epochs=1, verbose=0);
+
+# %%
+exercises.frozen_or_not(expect, before, trial)
+
+# %% [markdown]
+# ### Exercise 4.3 · build: a linear head
+#
+# Write `linear_head(n_classes, n_features)`: a Keras model from `n_features` numbers
+# to a softmax over `n_classes`, with no hidden layer (a *linear probe*: how much do the
+# ImageNet features alone tell the whales apart?). Train it like `head` above to find out.
+
+# %% tags=["answer-3"]
+linear_head = None
+
+# %%
+exercises.linear_head(linear_head)

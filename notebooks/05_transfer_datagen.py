@@ -64,7 +64,7 @@ SHIFT = 0.1
 # %%
 import keras
 
-from whale_utils import augment, backbones, metrics, plots, session, training
+from whale_utils import augment, backbones, exercises, metrics, plots, session, training
 from whale_utils.lessons import compile_like_the_student, student_reduce_lr, transfer_head
 
 run = session.start(globals())
@@ -137,3 +137,54 @@ run.save_metrics(result, history, whales=whales, model=model, backbone_weights=w
 #   before, and against 04 on the same rows in the report's step by step.
 #
 # Next: stop training when validation stops improving (06).
+
+# %% [markdown]
+# ## Exercises
+#
+# Three tasks on this notebook's data and run. Replace the `None` in each answer cell,
+# run it, then run the check below it: the check recomputes what it needs from this run
+# and answers with a verdict and a hint, never with the solution. An exercise left at
+# `None` says that it waits, and the notebook runs on. The solutions are in
+# `notebooks/solutions/05_transfer_datagen.py` (in the book, behind *show the solution*).
+#
+# ### Exercise 5.1 · compute: the backbone's work
+#
+# Why is this notebook so much slower than 04? Compute how many training photos went
+# through the backbone during this run's training (`history` says how many epochs ran).
+
+# %% tags=["answer-1"]
+backbone_photos = None
+
+# %%
+exercises.backbone_passes(backbone_photos, history, whales)
+
+# %% [markdown]
+# ### Exercise 5.2 · change and predict: does the backbone see through the augmentation?
+#
+# For 32 training photos the check compares the ImageNet features of each augmented
+# photo with those of every original. `trial_augmentation` below is this notebook's;
+# change its rotation to 30 degrees, but first say whether each augmented photo's
+# features will mostly be nearest to its `"own"` original or to an `"other"` photo.
+
+# %% tags=["answer-2"]
+expect = None
+trial_augmentation = augment.student_augmentation(rotation=ROTATION, zoom=ZOOM, shift=SHIFT,
+                                                  seed=SEED)
+
+# %%
+exercises.augmented_features(expect, backbone, trial_augmentation, whales.x_train[:32])
+
+# %% [markdown]
+# ### Exercise 5.3 · build: validation from cached features
+#
+# With augmentation the backbone runs on every training photo at every epoch, but the
+# validation photos are never augmented: their features can be computed once. Write
+# `HeadValidation(head, features, labels)`, a `keras.callbacks.Callback` that at each
+# epoch's end puts the head's accuracy on `features` into the epoch's `logs` as
+# `val_accuracy` (this notebook's `training.FeatureValidation` does that).
+
+# %% tags=["answer-3"]
+HeadValidation = None
+
+# %%
+exercises.head_validation(HeadValidation)

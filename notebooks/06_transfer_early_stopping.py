@@ -62,7 +62,7 @@ PATIENCE = 1
 # %%
 import keras
 
-from whale_utils import backbones, metrics, plots, session, training
+from whale_utils import backbones, exercises, metrics, plots, session, training
 from whale_utils.lessons import (
                                  compile_like_the_student,
                                  student_reduce_lr,
@@ -155,3 +155,58 @@ run.save_metrics(result, history, whales=whales, model=model, backbone_weights=w
 #   all-`new_whale` line.
 #
 # Next: a grid search over optimizers, and a number that looked too good (07).
+
+# %% [markdown]
+# ## Exercises
+#
+# Three tasks on this notebook's data and run. Replace the `None` in each answer cell,
+# run it, then run the check below it: the check recomputes what it needs from this run
+# and answers with a verdict and a hint, never with the solution. An exercise left at
+# `None` says that it waits, and the notebook runs on. The solutions are in
+# `notebooks/solutions/06_transfer_early_stopping.py` (in the book, behind *show the solution*).
+#
+# ### Exercise 6.1 · compute: the last epoch's improvement
+#
+# `EarlyStopping` counts an epoch as progress only if its `val_loss` beats the best so
+# far by more than `min_delta`. Compute how much the last epoch's `val_loss` improved on
+# the best one before it (negative if it got worse), and compare it with `MIN_DELTA`.
+
+# %% tags=["answer-1"]
+improvement = None
+
+# %%
+exercises.last_improvement(improvement, history)
+
+# %% [markdown]
+# ### Exercise 6.2 · change and predict: more patience
+#
+# The cell below trains a fresh head on the cached features with this notebook's
+# `EarlyStopping`, for at most 20 epochs. Change its `patience` to 3, but first say
+# whether the run will stop `"later"` than this notebook's rule would have stopped it,
+# or `"as early"`. The check replays the rule (`MIN_DELTA`, `PATIENCE`) on your run's own
+# `val_loss`.
+
+# %% tags=["answer-2"]
+expect = None
+trial_head = compile_like_the_student(
+    transfer_head(whales.n_classes, n_features=train_features.shape[1], seed=SEED))
+trial_stop = keras.callbacks.EarlyStopping(monitor="val_loss", min_delta=MIN_DELTA,
+                                           patience=PATIENCE)
+trial = trial_head.fit(train_features, whales.y_train, epochs=20, batch_size=BATCH_SIZE,
+                       validation_data=(val_features, whales.y_val), callbacks=[trial_stop],
+                       verbose=0)
+
+# %%
+exercises.other_stopping_rule(expect, trial, min_delta=MIN_DELTA, patience=PATIENCE)
+
+# %% [markdown]
+# ### Exercise 6.3 · build: stop at a target
+#
+# Write `StopAtAccuracy(target)`, a `keras.callbacks.Callback` that stops training at the
+# end of the first epoch whose `val_accuracy` reaches `target`.
+
+# %% tags=["answer-3"]
+StopAtAccuracy = None
+
+# %%
+exercises.stop_at_accuracy(StopAtAccuracy)

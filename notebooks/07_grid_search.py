@@ -63,7 +63,7 @@ CV_FOLDS = 2
 # %%
 import numpy as np
 
-from whale_utils import backbones, gridsearch, metrics, plots, session
+from whale_utils import backbones, exercises, gridsearch, metrics, plots, session
 
 run = session.start(globals())
 
@@ -254,3 +254,52 @@ run.save_metrics(result, history, whales=whales, model=model, backbone_weights=w
 # - What moved the competition's leaderboard towards 0.97 MAP@5 was not the
 #   optimizer but the data and the loss: more photos per whale, crops around the
 #   fluke, larger inputs and a metric-learning loss.
+
+# %% [markdown]
+# ## Exercises
+#
+# Three tasks on this notebook's data and run. Replace the `None` in each answer cell,
+# run it, then run the check below it: the check recomputes what it needs from this run
+# and answers with a verdict and a hint, never with the solution. An exercise left at
+# `None` says that it waits, and the notebook runs on. The solutions are in
+# `notebooks/solutions/07_grid_search.py` (in the book, behind *show the solution*).
+#
+# ### Exercise 7.1 · compute: how many models
+#
+# Compute how many models the scikeras search `search` trained in all (its
+# `cv_results_`, `n_splits_` and `refit` say what you need).
+
+# %% tags=["answer-1"]
+n_models = None
+
+# %%
+exercises.fits_in_search(n_models, search)
+
+# %% [markdown]
+# ### Exercise 7.2 · change and predict: more folds
+#
+# The cell below repeats the student's search for Adam alone. Change `cv=CV_FOLDS` to
+# `cv=4`, but first say whether each fold's model will train on `"more"` or `"fewer"`
+# rows. The check also shows what happened to the cross-validated accuracy: with one or
+# two photos per whale, which whales can a fold's model know?
+
+# %% tags=["answer-2"]
+expect = None
+trial = student_grid_search(["adam"], epochs=EPOCHS, batch_size=BATCH_SIZE, cv=CV_FOLDS,
+                            seed=SEED)
+gridsearch.fit(trial, train_features, whales.y_train)
+
+# %%
+exercises.more_folds(expect, search, trial, rows=len(whales.y_train))
+
+# %% [markdown]
+# ### Exercise 7.3 · build: a grid of two parameters
+#
+# Write `grid`, a parameter grid for the scikeras estimator (`search.estimator`) that
+# tries the optimizers Adam and SGD, each with batches of 16 and of 64 photos.
+
+# %% tags=["answer-3"]
+grid = None
+
+# %%
+exercises.grid_of(grid, search.estimator)

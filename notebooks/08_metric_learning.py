@@ -79,7 +79,17 @@ import itertools
 import numpy as np
 from IPython.display import Markdown
 
-from whale_utils import augment, backbones, embedding, metrics, models, narrate, plots, session
+from whale_utils import (
+    augment,
+    backbones,
+    embedding,
+    exercises,
+    metrics,
+    models,
+    narrate,
+    plots,
+    session,
+)
 
 run = session.start(globals())
 
@@ -335,3 +345,54 @@ Markdown(narrate.headline(result))
 #   crops around the fluke, inputs of 384 px and more, larger backbones, and flipped
 #   flukes as extra whales. The report compares this notebook with every classifier
 #   before it, on the same validation rows.
+
+# %% [markdown]
+# ## Exercises
+#
+# Three tasks on this notebook's data and run. Replace the `None` in each answer cell,
+# run it, then run the check below it: the check recomputes what it needs from this run
+# and answers with a verdict and a hint, never with the solution. An exercise left at
+# `None` says that it waits, and the notebook runs on. The solutions are in
+# `notebooks/solutions/08_metric_learning.py` (in the book, behind *show the solution*).
+#
+# ### Exercise 8.1 · compute: the nearest photo
+#
+# Among the validation photos of whales that appear in training (not `new_whale`),
+# compute the share whose most similar training photo (`val_embeddings @
+# train_embeddings.T`: the embeddings are unit vectors) shows the same whale.
+
+# %% tags=["answer-1"]
+nearest_share = None
+
+# %%
+exercises.nearest_known_share(nearest_share, whales, val_embeddings, train_embeddings)
+
+# %% [markdown]
+# ### Exercise 8.2 · change and predict: never `new_whale` first
+#
+# The cell below scores the validation rows with the tuned threshold. Change `threshold`
+# to -1.0 (`new_whale` then comes after every known whale), but first say whether MAP@5
+# will be `"higher"` or `"lower"`.
+
+# %% tags=["answer-2"]
+expect = None
+threshold = tuned
+trial_map5 = metrics.map_at_5(whales.y_val,
+                              retrieval_scores(similarity, whales.new_whale_label, threshold))
+print(f"validation MAP@5 with the new_whale threshold at {threshold:.2f}: {trial_map5:.3f}")
+
+# %%
+exercises.new_whale_threshold(expect, threshold, tuned, similarity, whales)
+
+# %% [markdown]
+# ### Exercise 8.3 · build: cosine similarity
+#
+# Write `cosine_similarity(a, b)`: the cosine similarity of every row of `a` with every
+# row of `b`, as a matrix of `len(a)` rows and `len(b)` columns, whatever the rows'
+# lengths (the series' embeddings are unit vectors; a learner's need not be).
+
+# %% tags=["answer-3"]
+cosine_similarity = None
+
+# %%
+exercises.cosine_similarity(cosine_similarity)

@@ -148,18 +148,20 @@ def log_file(output: Path) -> Path:
 
 
 def execute(notebook: str, params: dict, output: Path, bar: int = 0,
-            log: Path | None = None, time_limit: float | None = None) -> None:
+            log: Path | None = None, time_limit: float | None = None,
+            source: Path | None = None) -> None:
     """Run one notebook with papermill, writing the executed copy to ``output`` and its
     kernel's process output to ``log`` (by default ``log_file(output)``; the console
     keeps the progress).
 
     The kernel starts in the current directory: papermill's own ``cwd`` changes the
     directory of the whole process, which parallel runs cannot share. ``bar`` is the
-    terminal line of its progress bar (one per parallel job).
+    terminal line of its progress bar (one per parallel job). ``source`` is what runs (by
+    default the notebook's ``.ipynb``; the runner gives its solved copy for ``SOLUTIONS``).
     """
     import papermill as pm
 
-    source = registry.NOTEBOOK_DIR / f"{notebook}.ipynb"
+    source = source or registry.NOTEBOOK_DIR / f"{notebook}.ipynb"
     declared = pm.inspect_notebook(str(source))
     output.parent.mkdir(parents=True, exist_ok=True)
     if output.resolve() == source.resolve():

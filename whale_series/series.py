@@ -25,6 +25,7 @@ from concurrent.futures import CancelledError, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 
 from whale_series import cluster, console, kernels, profile
+from whale_series import solutions as solutions_module
 from whale_utils import data, registry
 
 ROOT = registry.ROOT
@@ -111,7 +112,7 @@ def decode_once(settings: dict, notebooks: list[str]) -> None:
 
 def run_profile(name: str, notebooks: list[str] | None = None, jobs: int = 1,
         split: str | None = None, scheduler: str | None = None,
-        share_cores: bool | None = None) -> Path:
+        share_cores: bool | None = None, solutions: bool = False) -> Path:
     """Execute the chosen notebooks of profile ``name`` into ``outputs/<name>/``.
 
     ``jobs`` notebooks run at once, each in its own kernel. With ``share_cores`` (by
@@ -123,16 +124,25 @@ def run_profile(name: str, notebooks: list[str] | None = None, jobs: int = 1,
     ``scheduler`` address (or ``$DASK_SCHEDULER_ADDRESS``) each notebook is a task on
     that cluster instead (``whale_series.cluster``).
     ``split`` overrides the profile's SPLIT and writes to ``outputs/<name>-<split>/``.
+    With ``solutions`` each notebook runs with its exercises' solutions in place of the
+    answer cells (``whale_series.solutions``), into ``outputs/<name>-solutions/``.
     """
     settings = profile.load(name)
+    for suffix, wanted in ((split, split), ("solutions", solutions)):
+        if wanted:
+            settings = {**settings, "OUTPUT_DIR": f"{settings['OUTPUT_DIR']}-{suffix}"}
     if split:
-        settings = {**settings, "SPLIT": split, "OUTPUT_DIR": f"{settings['OUTPUT_DIR']}-{split}"}
+        settings["SPLIT"] = split
     chosen = select(notebooks)          # a wrong request fails before any data is made
+    if solutions and cluster.scheduler_address(scheduler):
+        raise SystemExit("error: SOLUTIONS runs here, not on a Dask cluster: leave out SCHEDULER")
     out_dir = (NOTEBOOK_DIR / settings["OUTPUT_DIR"]).resolve()
     with exclusive(out_dir):
         console.log_to(out_dir / "logs" / RUN_LOG, f"run, profile {name!r}: {', '.join(chosen)}")
         sync_pairs(chosen)                  # the run executes what was edited last
-        return _run(name, settings, chosen, out_dir, jobs, scheduler, share_cores)
+        sources = ({nb: solutions_module.write_solved(nb, out_dir / "solved") for nb in chosen}
+                   if solutions else {})
+        return _run(name, settings, chosen, out_dir, jobs, scheduler, share_cores, sources)
 
 
 @contextlib.contextmanager
@@ -164,7 +174,7 @@ RUN_LOG = "run.log"     # what the runner said, in outputs/<profile>/logs/, what
 
 
 def _run(name: str, settings: dict, chosen: list[str], out_dir: Path, jobs: int,
-         scheduler: str | None, share_cores: bool | None) -> Path:
+         scheduler: str | None, share_cores: bool | None, sources: dict | None = None) -> Path:
     address = cluster.scheduler_address(scheduler)
     client = cluster.connect(address) if address else None   # no cluster: stop before any work
     with client or contextlib.nullcontext():     # the client closes, whatever happens
@@ -183,7 +193,8 @@ def _run(name: str, settings: dict, chosen: list[str], out_dir: Path, jobs: int,
         else:
             limit = settings.get("time_limit_minutes", TIME_LIMIT_MINUTES)
             results = run_here(work, jobs, share_cores, f"profile {name!r}", out_dir,
-                               time_limit=None if limit is None else 60 * limit)
+                               time_limit=None if limit is None else 60 * limit,
+                               sources=sources)
     summarise(chosen, results, out_dir, time.perf_counter() - start)
     return out_dir
 
@@ -200,13 +211,14 @@ TIME_LIMIT_MINUTES = 60   # per notebook, unless the profile says otherwise (Non
 
 
 def run_here(work: list[tuple[str, dict]], jobs: int, share_cores: bool | None, what: str,
-             out_dir: Path, time_limit: float | None = None
+             out_dir: Path, time_limit: float | None = None, sources: dict | None = None
              ) -> dict[str, tuple[float, str | None]]:
     """Run ``work`` (notebook, parameters) on this machine, ``jobs`` kernels at a time.
     On Ctrl-C no further notebook starts, the running kernels are stopped, their threads
     get ``STOP_GRACE`` seconds to notice (never more: a thread may wait on a console that
     is gone), and ``Interrupted`` says what finished. A notebook still running after
-    ``time_limit`` seconds is stopped and named with its cell; the others go on."""
+    ``time_limit`` seconds is stopped and named with its cell; the others go on.
+    ``sources`` maps a notebook to the copy that runs instead of its ``.ipynb``."""
     if share_cores is None:
         share_cores = kernels.shares_cores(jobs)
     threads = kernels.kernel_threads(jobs) if share_cores else {}
@@ -223,7 +235,8 @@ def run_here(work: list[tuple[str, dict]], jobs: int, share_cores: bool | None, 
         futures: dict[str, Future] = {}
         for nb, params in work:      # a notebook starts once the one it builds on has ended
             after = futures.get(registry.describe(nb)["builds_on"])
-            futures[nb] = pool.submit(execute_timed, nb, params, bars, after, time_limit)
+            futures[nb] = pool.submit(execute_timed, nb, params, bars, after, time_limit,
+                                      (sources or {}).get(nb))
         try:
             results = {notebook: future.result() for notebook, future in futures.items()}
         except KeyboardInterrupt:
@@ -245,7 +258,8 @@ STOPPING = threading.Event()     # set at Ctrl-C: a notebook still waiting never
 
 
 def execute_timed(notebook: str, params: dict, bars: queue.Queue, after: Future | None = None,
-                  time_limit: float | None = None) -> tuple[float, str | None]:
+                  time_limit: float | None = None, source: Path | None = None
+                  ) -> tuple[float, str | None]:
     """One notebook through papermill on one progress-bar line, once ``after`` (the run of
     the notebook it builds on) has ended: its wall time, and what went wrong (``None``
     when nothing did)."""
@@ -258,7 +272,7 @@ def execute_timed(notebook: str, params: dict, bars: queue.Queue, after: Future 
     bar = bars.get()
     start = time.perf_counter()
     try:
-        kernels.execute(notebook, params, output, bar=bar, time_limit=time_limit)
+        kernels.execute(notebook, params, output, bar=bar, time_limit=time_limit, source=source)
         failure = None
     except Exception as err:  # noqa: BLE001 - one notebook's failure must not stop the rest
         kernels.remove_incomplete(output)
@@ -432,6 +446,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gallery", metavar="PNG", help="with data: write a photo grid per whale")
     parser.add_argument("--split", choices=[*data.SPLITS, *data.RENAMED_SPLITS],
                         help="override the profile's SPLIT (outputs go to outputs/PROFILE-SPLIT)")
+    parser.add_argument("--solutions", action="store_true", help="with run: the exercises' "
+                        "solutions in place of the answer cells (outputs/PROFILE-solutions)")
     args = parser.parse_args(argv)
     import_tensorflow_quietly()
     with console.consoles():
@@ -443,7 +459,7 @@ def command(args: argparse.Namespace) -> int:
     if args.command == "run":
         try:
             run_profile(args.profile, args.nb, args.jobs, args.split, args.scheduler,
-                args.share_cores)
+                args.share_cores, args.solutions)
         except KeyboardInterrupt as stop:
             done = getattr(stop, "finished", [])
             print(f"\ninterrupted: {', '.join(done) or 'no notebook'} finished; "
