@@ -165,3 +165,36 @@ def test_the_book_in_headless_chromium(site):
         assert pages == {notebook}, (word, pages)
     finally:
         driver.quit()
+
+
+def test_each_exercise_is_followed_by_its_solution_closed_by_default(site):
+    for notebook in series.NOTEBOOKS:
+        page = (site / f"{notebook}.html").read_text()
+        assert page.count('<details class="solution">') == 3, notebook
+        assert page.count("Exercise ") >= 3
+
+
+@pytest.mark.skipif(not (CHROMIUM and DRIVER),
+                    reason="Chromium or chromedriver not installed (apt-get install chromium "
+                           "chromium-driver); .ci/run installs them")
+def test_a_solution_opens_on_a_click_offline_in_headless_chromium(site):
+    from selenium.webdriver.common.by import By
+
+    driver = browser.browser()
+    try:
+        browser.open_page(driver, site / "02_dropout.html")
+        toggles = driver.find_elements(By.CSS_SELECTOR, "details.solution")
+        assert len(toggles) == 3
+        toggle = toggles[2]                           # exercise 2.3: the callback
+        code = toggle.find_element(By.CSS_SELECTOR, "pre")
+        assert toggle.get_attribute("open") is None and not code.is_displayed()
+        driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", toggle)
+        toggle.find_element(By.TAG_NAME, "summary").click()
+        assert toggle.get_attribute("open") is not None and code.is_displayed()
+        assert "class GapLogger(keras.callbacks.Callback)" in code.text
+        assert all(t.get_attribute("open") is None for t in toggles[:2])
+        assert driver.execute_script(
+            "return performance.getEntriesByType('resource').map(e => e.name)"
+            ".filter(n => !n.startsWith(arguments[0]))", site.as_uri()) == []
+    finally:
+        driver.quit()

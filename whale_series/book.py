@@ -7,7 +7,8 @@ the results and the step-by-step comparison; one page per executed notebook, in 
 order from the registry; a page on the synthetic data; one on speed) and builds it into
 ``outputs/default/html/`` with myst-nb (the notebooks as executed, never re-run) and
 sphinx-book-theme: sidebar, previous/next links, full-text search, a Colab launch button
-and a download link on each notebook page. The build needs no network and the pages
+and a download link on each notebook page; below each exercise's answer cell, its
+solution from ``notebooks/solutions/``, closed until a reader opens it. The build needs no network and the pages
 fetch nothing from outside the site.
 """
 
@@ -20,7 +21,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from whale_series import links, report
+from whale_series import links, report, solutions
 from whale_utils import narrate, registry
 
 STORY = """\
@@ -121,8 +122,8 @@ def landing_page(output_dir: Path, chapters: list[str], has_report: bool) -> str
 
 DOCS = registry.ROOT / "docs"
 # The "Behind the series" pages (docs/NAME.md), in the book's order.
-BEHIND = ["report-and-book", "synthetic-data", "backbones", "metric-learning", "profiles",
-          "speed", "cluster", "jupyter-and-colab", "tests", "layout"]
+BEHIND = ["exercises", "report-and-book", "synthetic-data", "backbones", "metric-learning",
+          "profiles", "speed", "cluster", "jupyter-and-colab", "tests", "layout"]
 
 
 def synthetic_statistics(output_dir: Path) -> str:
@@ -212,6 +213,30 @@ def parameters_once(notebook: dict, profile: str) -> dict:
     return notebook
 
 
+SOLUTION = """<details class="solution"><summary>Show the solution</summary>
+
+```python
+{code}
+```
+
+</details>"""
+
+
+def with_solutions(notebook: dict, name: str) -> dict:
+    """The notebook with each answer cell followed by its solution from
+    ``notebooks/solutions/``, closed until a reader opens it (HTML ``details``: no script,
+    no network)."""
+    found = solutions.solutions_of(name)
+    cells = []
+    for cell in notebook["cells"]:
+        cells.append(cell)
+        tag = solutions.answer_tag(cell)
+        if tag in found:
+            cells.append({"cell_type": "markdown", "metadata": {}, "id": f"solution-{tag}",
+                          "source": SOLUTION.format(code=found[tag].strip())})
+    return {**notebook, "cells": cells}
+
+
 def write_project(output_dir: Path, source: Path) -> list[str]:
     """The Sphinx project of ``output_dir`` in ``source``; returns the notebook pages."""
     chapters = [nb for nb in registry.notebooks() if (output_dir / f"{nb}.ipynb").exists()]
@@ -227,7 +252,8 @@ def write_project(output_dir: Path, source: Path) -> list[str]:
                   f"that earlier run; `make run NB={notebook[:2]}` runs the edited notebook")
         page = executed.read_text(encoding="utf-8")
         page = re.sub(r"\[!\[Open In Colab\]\([^)]*\)\]", "[Open in Colab]", page)  # no image
-        page = json.dumps(parameters_once(json.loads(page), output_dir.name), indent=1)
+        page = json.dumps(with_solutions(parameters_once(json.loads(page), output_dir.name),
+                                         notebook), indent=1)
         (source / f"{notebook}.ipynb").write_text(page, encoding="utf-8")
     has_report = (output_dir / "metrics").is_dir()
     if has_report:
