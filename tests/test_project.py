@@ -255,7 +255,7 @@ def numbers_of_prose(sentence: str) -> list[str]:
 def hand_typed_results(markdown: str) -> list[str]:
     """Sentences of a notebook's Markdown that state a number about a result without
     naming whose it is (this run's results are generated, never typed)."""
-    text = re.sub(r"`[^`]*`|\]\([^)]*\)", "", markdown)
+    text = re.sub(r"`[^`]*`|\]\([^)]*\)|Exercise \d\.\d", "", markdown)   # code, links, ids
     return [" ".join(s.split()) for s in re.split(r"(?<=[.;!?])\s+", text)
             if numbers_of_prose(s) and RESULT_WORDS.search(s) and not ATTRIBUTED.search(s)]
 

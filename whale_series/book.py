@@ -8,8 +8,8 @@ order from the registry; a page on the synthetic data; one on speed) and builds 
 ``outputs/default/html/`` with myst-nb (the notebooks as executed, never re-run) and
 sphinx-book-theme: sidebar, previous/next links, full-text search, a Colab launch button
 and a download link on each notebook page; below each exercise's answer cell, its
-solution from ``notebooks/solutions/``, closed until a reader opens it. The build needs no network and the pages
-fetch nothing from outside the site.
+solution from ``notebooks/solutions/``, closed until a reader opens it. The build needs
+no network and the pages fetch nothing from outside the site.
 """
 
 from __future__ import annotations
