@@ -108,6 +108,8 @@ def test_1_1_a_percentage_is_not_a_share(whales):
     truth = float(np.mean(whales.y_val == whales.new_whale_label))
     assert rejected(exercises.new_whale_share(100 * truth, whales), "percentage", truth=truth)
     assert rejected(exercises.new_whale_share(truth + 0.2, whales), "divide", truth=truth)
+    assert rejected(exercises.new_whale_share(f"{truth}", whales), "must be a number")
+    assert exercises.new_whale_share(np.array(truth, dtype="float32"), whales).passed
 
 
 def test_1_2_top5_accuracy_is_not_ap():

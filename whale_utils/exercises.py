@@ -46,12 +46,16 @@ def number(exercise: str, answer, truth: float, hint: str, typical: dict | None 
            tolerance: float = 5e-3) -> Feedback:
     """A computed number against ``truth`` (recomputed by the caller): right within
     ``tolerance``; else the hint of a ``typical`` wrong value it matches, or ``hint``."""
-    if not isinstance(answer, (int, float, np.number)) or isinstance(answer, bool):
+    try:                   # a Python or NumPy number, a 0-d array or tensor
+        if isinstance(answer, (bool, str)):
+            raise TypeError
+        answer = float(answer)
+    except (TypeError, ValueError):
         return Feedback(exercise, NOT_YET, f"the answer must be a number, got {answer!r}.")
-    if abs(float(answer) - truth) <= tolerance * max(1.0, abs(truth)):
-        return Feedback(exercise, RIGHT, f"{float(answer):.4g} is what the data gives.")
+    if abs(answer - truth) <= tolerance * max(1.0, abs(truth)):
+        return Feedback(exercise, RIGHT, f"{answer:.4g} is what the data gives.")
     for value, why in (typical or {}).items():
-        if abs(float(answer) - value) <= tolerance * max(1.0, abs(value)):
+        if abs(answer - value) <= tolerance * max(1.0, abs(value)):
             return Feedback(exercise, NOT_YET, why)
     return Feedback(exercise, NOT_YET, hint)
 
@@ -432,10 +436,12 @@ def more_folds(expect, search, trial, rows: int) -> Feedback:
     if folds[0] == folds[1]:
         return Feedback("7.2", NOT_YET, f"both searches use {folds[0]} folds: change `cv`.")
     seen = [rows * (k - 1) // k for k in folds]
+    same = [i for i, p in enumerate(search.cv_results_["params"]) if p == trial.best_params_]
+    before = search.cv_results_["mean_test_score"][same[0]] if same else search.best_score_
     return prediction("7.2", expect, ("more", "fewer"), seen[1] > seen[0],
                       f"with cv={folds[0]} each model trained on about {seen[0]} rows, with "
                       f"cv={folds[1]} on about {seen[1]}; cross-validated accuracy "
-                      f"{search.best_score_:.3f}, then {trial.best_score_:.3f}.")
+                      f"{before:.3f}, then {trial.best_score_:.3f}.")
 
 
 def grid_of(grid, estimator) -> Feedback:
