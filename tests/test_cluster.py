@@ -8,8 +8,7 @@ import sys
 
 import pytest
 
-from whale_series import cluster, kernels, profile, series
-from whale_utils import registry
+from whale_series import cluster, kernels, profile, registry, series
 
 distributed = pytest.importorskip("dask.distributed")
 

@@ -13,8 +13,8 @@ from keras import layers
 from sklearn.dummy import DummyClassifier
 from sklearn.model_selection import GridSearchCV
 
-from whale_series import profile, series, solutions
-from whale_utils import augment, backbones, data, exercises, registry
+from whale_series import profile, registry, series, solutions
+from whale_utils import augment, backbones, data, exercises
 from whale_utils.compat import KerasClassifier
 
 NOTEBOOKS = registry.notebooks()

@@ -21,7 +21,7 @@ import psutil
 import pytest
 from conftest import save_run
 
-from whale_series import profile, series
+from whale_series import profile, series, weights
 from whale_utils import backbones, data
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -137,14 +137,14 @@ def test_an_interrupted_write_leaves_the_old_file_whole(tmp_path):
 
 def test_a_damaged_file_in_keras_weights_cache_is_named(tmp_path, monkeypatch):
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
-    damaged = tmp_path / "models" / backbones.RESNET_WEIGHTS_FILE
+    damaged = tmp_path / "models" / weights.RESNET_WEIGHTS_FILE
     damaged.parent.mkdir()
     damaged.write_bytes(b"\x89HDF\r\n truncated download")
-    weights = backbones.choose_weights("resnet50v2", "auto")
-    assert weights.source == "imagenet-cached" and weights.load == str(damaged)
+    chosen = backbones.choose_weights("resnet50v2", "auto")
+    assert chosen.source == "imagenet-cached" and chosen.load == str(damaged)
     with pytest.raises(ValueError, match=rf"could not load {re.escape(str(damaged))}.*Delete or "
                                          "replace it"):
-        backbones.feature_extractor(weights, 32)
+        backbones.feature_extractor(chosen, 32)
 
 
 def test_a_full_disk_under_the_converted_lite0_weights_is_named_and_the_run_goes_on(
@@ -163,9 +163,9 @@ def test_a_full_disk_under_the_converted_lite0_weights_is_named_and_the_run_goes
     with pytest.warns(UserWarning, match=rf"cannot keep the converted weights in "
                                          rf"{re.escape(str(cache))} \(No space left on device\): "
                                          r"converting them for this run only.*set WHALE_CACHE"):
-        path = backbones.lite0_keras_weights(backbones.lite0_weights_path(), cache_dir=cache)
+        path = weights.lite0_keras_weights(weights.lite0_weights_path(), cache_dir=cache)
     assert list(cache.iterdir()) == []                         # nothing half-written
-    model = backbones.efficientnet_lite0()
+    model = weights.efficientnet_lite0()
     model.load_weights(path)                                   # this run's weights are whole
     shutil.rmtree(path.parent)
 
@@ -180,7 +180,7 @@ def test_too_little_room_for_the_converted_lite0_weights_is_seen_before_writing(
         free=150_000) if Path(folder) == cache else disk_usage(folder))
     with pytest.warns(UserWarning, match=rf"cannot keep the converted weights in "
                                          rf"{re.escape(str(cache))} \(0.1 MB free, \d+ MB needed\)"):
-        path = backbones.lite0_keras_weights(backbones.lite0_weights_path(), cache_dir=cache)
+        path = weights.lite0_keras_weights(weights.lite0_weights_path(), cache_dir=cache)
     assert list(cache.iterdir()) == [] and path.is_file()
 
 
@@ -337,8 +337,7 @@ def test_a_notebook_past_its_time_limit_is_stopped_and_named_with_its_cell(tmp_p
     at its limit, the error names the cell, and no kernel is left."""
     import nbformat
 
-    from whale_series import kernels
-    from whale_utils import registry
+    from whale_series import kernels, registry
 
     notebook = nbformat.v4.new_notebook(cells=[
         nbformat.v4.new_code_cell("SEED = 0", metadata={"tags": ["parameters"]}),

@@ -21,8 +21,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from whale_series import links, report, solutions
-from whale_utils import narrate, registry
+from whale_series import links, registry, report, solutions
+from whale_utils import narrate
 
 STORY = """\
 A student project on the Kaggle *Humpback Whale Identification* competition (2019)

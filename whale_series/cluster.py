@@ -14,7 +14,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from whale_utils import registry
+from whale_series import registry
 
 ADDRESS_VARIABLE = "DASK_SCHEDULER_ADDRESS"   # Dask's own: Client() connects to it
 

@@ -17,7 +17,7 @@ import re
 import sys
 from pathlib import Path
 
-from whale_utils import registry
+from whale_series import registry
 
 MODULE = registry.ROOT / "whale_utils" / "lessons.py"
 CELL = re.compile(r"^# %%(.*)$", re.M)

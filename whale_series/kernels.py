@@ -16,8 +16,7 @@ from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
 
-from whale_series import console
-from whale_utils import registry
+from whale_series import console, registry
 
 
 def kernel_threads(jobs: int, cores: int | None = None) -> dict[str, str]:

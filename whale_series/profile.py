@@ -11,7 +11,8 @@ from pathlib import Path
 
 import yaml
 
-from whale_utils import data, registry
+from whale_series import registry
+from whale_utils import data
 
 FOLDER = registry.NOTEBOOK_DIR / "params"
 

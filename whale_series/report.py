@@ -13,8 +13,9 @@ import sys
 import textwrap
 from pathlib import Path
 
-from whale_utils import metrics, narrate, registry
-from whale_utils.record import rows_path
+from whale_series import registry
+from whale_series.record import rows_path
+from whale_utils import metrics, narrate
 
 
 def load_metrics(output_dir: str | Path) -> list[dict]:

@@ -24,9 +24,9 @@ import warnings
 from concurrent.futures import CancelledError, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 
-from whale_series import cluster, console, kernels, profile
+from whale_series import cluster, console, kernels, profile, registry
 from whale_series import solutions as solutions_module
-from whale_utils import data, registry
+from whale_utils import data
 
 ROOT = registry.ROOT
 NOTEBOOK_DIR = registry.NOTEBOOK_DIR

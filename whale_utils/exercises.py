@@ -7,6 +7,8 @@ says that it waits for an answer, so the notebooks run as they are.
 
 from __future__ import annotations
 
+import functools
+import inspect
 from dataclasses import dataclass
 
 import keras
@@ -34,173 +36,187 @@ class Feedback:
         return f"**Exercise {self.exercise}, {self.verdict}:** {self.text}"
 
 
-def waiting(exercise: str, *answers) -> Feedback | None:
-    """``Feedback`` that the exercise waits for an answer, if any of ``answers`` is None."""
-    if any(answer is None for answer in answers):
-        return Feedback(exercise, UNANSWERED, "replace each `None` in the cell above with "
-                        "your answer and run it again (the notebook runs on without it).")
-    return None
+class NotYet(Exception):
+    """Raised inside a check: the answer is not right yet, and the message says why."""
 
 
-def number(exercise: str, answer, truth: float, hint: str, typical: dict | None = None,
-           tolerance: float = 5e-3) -> Feedback:
-    """A computed number against ``truth`` (recomputed by the caller): right within
-    ``tolerance``; else the hint of a ``typical`` wrong value it matches, or ``hint``."""
+def check(exercise: str, *waits_for: str):
+    """Make a function the check of ``exercise``: while an argument named in ``waits_for``
+    is None it only says that it waits; a ``NotYet`` raised inside is its hint; what it
+    returns is what it says of a right answer."""
+    def decorate(function):
+        signature = inspect.signature(function)
+
+        @functools.wraps(function)
+        def checked(*args, **kwargs) -> Feedback:
+            given = signature.bind(*args, **kwargs).arguments
+            if any(given[name] is None for name in waits_for):
+                return Feedback(exercise, UNANSWERED, "replace each `None` in the cell above "
+                                "with your answer and run it again (the notebook runs on "
+                                "without it).")
+            try:
+                return Feedback(exercise, RIGHT, function(*args, **kwargs))
+            except NotYet as hint:
+                return Feedback(exercise, NOT_YET, str(hint))
+        return checked
+    return decorate
+
+
+def number(answer, truth: float, hint: str, typical: dict | None = None,
+           tolerance: float = 5e-3) -> str:
+    """A computed number against ``truth`` (recomputed by the caller), right within
+    ``tolerance``; else ``NotYet`` with the hint of a ``typical`` wrong value it matches,
+    or ``hint``."""
     try:                   # a Python or NumPy number, a 0-d array or tensor
         if isinstance(answer, (bool, str)):
             raise TypeError
         answer = float(answer)
     except (TypeError, ValueError):
-        return Feedback(exercise, NOT_YET, f"the answer must be a number, got {answer!r}.")
+        raise NotYet(f"the answer must be a number, got {answer!r}.") from None
     if abs(answer - truth) <= tolerance * max(1.0, abs(truth)):
-        return Feedback(exercise, RIGHT, f"{answer:.4g} is what the data gives.")
+        return f"{answer:.4g} is what the data gives."
     for value, why in (typical or {}).items():
         if abs(answer - value) <= tolerance * max(1.0, abs(value)):
-            return Feedback(exercise, NOT_YET, why)
-    return Feedback(exercise, NOT_YET, hint)
+            raise NotYet(why)
+    raise NotYet(hint)
 
 
-def prediction(exercise: str, expect: str, choices: tuple[str, str], observed: bool,
-               story: str) -> Feedback:
+def prediction(expect: str, choices: tuple[str, str], observed: bool, story: str) -> str:
     """An expectation against the learner's own run: ``choices[0]`` is right when
     ``observed``; ``story`` tells what the run did, with its numbers."""
     if expect not in choices:
-        return Feedback(exercise, NOT_YET, f"`expect` must be {choices[0]!r} or "
-                        f"{choices[1]!r}, got {expect!r}.")
-    if expect == choices[0 if observed else 1]:
-        return Feedback(exercise, RIGHT, f"as you expected: {story}")
-    return Feedback(exercise, NOT_YET, f"your run went the other way: {story} Why might "
-                    "that be? The notebook's prose above has the reason.")
+        raise NotYet(f"`expect` must be {choices[0]!r} or {choices[1]!r}, got {expect!r}.")
+    if expect != choices[0 if observed else 1]:
+        raise NotYet(f"your run went the other way: {story} Why might that be? The "
+                     "notebook's prose above has the reason.")
+    return f"as you expected: {story}"
 
 
-def calling(exercise: str, function, *args):
-    """``function(*args)``, or the ``Feedback`` that names what it raised."""
+def calling(function, *args):
+    """``function(*args)`` of the learner's code; what it raises becomes the hint."""
     try:
         return function(*args)
     except Exception as err:  # the learner's code: say what went wrong, never crash
-        return Feedback(exercise, NOT_YET, f"calling it raised {type(err).__name__}: {err}")
+        raise NotYet(f"calling it raised {type(err).__name__}: {err}") from None
+
+
+def softmax_model(n_features: int = 4, n_classes: int = 3) -> keras.Model:
+    """A softmax layer on a few numbers: the smallest model a callback can meet."""
+    return keras.Sequential([keras.Input((n_features,)),
+                             keras.layers.Dense(n_classes, activation="softmax")])
+
+
+def tiny_fit(model=None, callbacks=(), epochs: int = 2):
+    """A seconds-long fit, with validation, of ``model`` (by default ``softmax_model``):
+    where a learner's callback or layer meets Keras for real."""
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(24, 4)).astype("float32"), rng.integers(0, 3, 24)
+    model = softmax_model() if model is None else model
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model.fit(x, y, validation_data=(x[:8], y[:8]), epochs=epochs, verbose=0,
+                     callbacks=list(callbacks))
+
+
+def callback_class(candidate) -> None:
+    """``NotYet`` unless ``candidate`` is a subclass of Keras' ``Callback``."""
+    if not (isinstance(candidate, type) and issubclass(candidate, keras.callbacks.Callback)):
+        raise NotYet("write a class that subclasses `keras.callbacks.Callback`.")
 
 
 # --------------------------------------------------------------------------- 01
-def new_whale_share(answer, whales) -> Feedback:
+@check("1.1", "answer")
+def new_whale_share(answer, whales) -> str:
     """1.1: the share of validation rows that are ``new_whale``."""
-    if (told := waiting("1.1", answer)):
-        return told
     truth = float(np.mean(whales.y_val == whales.new_whale_label))
-    return number("1.1", answer, truth, "count the validation rows (`whales.y_val`) equal to "
+    return number(answer, truth, "count the validation rows (`whales.y_val`) equal to "
                   "`whales.new_whale_label`, then divide by the number of validation rows.",
                   {100 * truth: "a share is a fraction between 0 and 1, not a percentage.",
                    float(np.mean(whales.y_train == whales.new_whale_label)):
                    "that is the share among the training rows; the question is about validation."})
 
 
-def average_precision(function) -> Feedback:
+@check("1.2", "function")
+def average_precision(function) -> str:
     """1.2: ``function(true_id, ranked_ids)``, AP@5 of one photo, on known rankings."""
-    if (told := waiting("1.2", function)):
-        return told
     cases = [("w_a", ["w_a", "w_b"], 1.0, "a hit at rank 1"),
              ("w_c", ["new_whale", "w_b", "w_c", "w_d", "w_e"], 1 / 3, "a hit at rank 3"),
              ("w_z", ["w_a", "w_b", "w_c", "w_d", "w_e"], 0.0, "no hit in the top 5"),
              ("w_f", ["w_a", "w_b", "w_c", "w_d", "w_e", "w_f"], 0.0, "a hit at rank 6")]
     for true_id, ranked, truth, case in cases:
-        got = calling("1.2", function, true_id, ranked)
-        if isinstance(got, Feedback):
-            return got
+        got = calling(function, true_id, ranked)
         if not isinstance(got, (int, float, np.number)) or abs(float(got) - truth) > 1e-9:
-            return Feedback("1.2", NOT_YET, f"wrong for {case} (true {true_id!r}, ranked "
-                            f"{ranked}): you returned {got!r}. A photo's AP@5 is 1/rank of its "
-                            "true Id among the first five guesses, and 0 beyond them.")
-    return Feedback("1.2", RIGHT, f"AP@5 holds for all {len(cases)} rankings tried.")
+            raise NotYet(f"wrong for {case} (true {true_id!r}, ranked {ranked}): you returned "
+                         f"{got!r}. A photo's AP@5 is 1/rank of its true Id among the first "
+                         "five guesses, and 0 beyond them.")
+    return f"AP@5 holds for all {len(cases)} rankings tried."
 
 
-def ceiling_of_another_split(expect, whales, other) -> Feedback:
+@check("1.3", "expect", "other")
+def ceiling_of_another_split(expect, whales, other) -> str:
     """1.3: the ceiling of ``other`` (a data set loaded with another SPLIT) against
     ``whales``', as expected?"""
-    if (told := waiting("1.3", expect, other)):
-        return told
-    ceilings = [float(np.mean(np.isin(w.y_val, w.y_train))) for w in (whales, other)]
     if other.split == whales.split:
-        return Feedback("1.3", NOT_YET, f"both data sets use SPLIT={whales.split!r}: load "
-                        "`other` with the other split.")
-    return prediction("1.3", expect, ("higher", "lower"), ceilings[1] > ceilings[0],
+        raise NotYet(f"both data sets use SPLIT={whales.split!r}: load `other` with the other "
+                     "split.")
+    ceilings = [float(np.mean(np.isin(w.y_val, w.y_train))) for w in (whales, other)]
+    return prediction(expect, ("higher", "lower"), ceilings[1] > ceilings[0],
                       f"the ceiling is {ceilings[0]:.3f} with SPLIT={whales.split!r} and "
                       f"{ceilings[1]:.3f} with SPLIT={other.split!r}.")
 
 
 # --------------------------------------------------------------------------- 02
-def final_gap(answer, history) -> Feedback:
+@check("2.1", "answer")
+def final_gap(answer, history) -> str:
     """2.1: training accuracy minus validation accuracy at the last epoch."""
-    if (told := waiting("2.1", answer)):
-        return told
     logs = history.history
     truth = float(logs["accuracy"][-1] - logs["val_accuracy"][-1])
-    return number("2.1", answer, truth, "read `history.history['accuracy']` and "
-                  "`['val_accuracy']` at the last epoch (index -1) and subtract.",
+    return number(answer, truth, "read `history.history['accuracy']` and `['val_accuracy']` "
+                  "at the last epoch (index -1) and subtract.",
                   {-truth: "the gap is training minus validation: overfitting makes it positive."})
 
 
-def dropout_at_inference(expect, first, second, training) -> Feedback:
+@check("2.2", "expect", "first", "second")
+def dropout_at_inference(expect, first, second, training) -> str:
     """2.2: two calls of the model on the same photos, with ``training`` as changed."""
-    if (told := waiting("2.2", expect, first, second)):
-        return told
     if not training:
-        return Feedback("2.2", NOT_YET, "set `TRAINING = True` first: the exercise asks what "
-                        "changes with it.")
+        raise NotYet("set `TRAINING = True` first: the exercise asks what changes with it.")
     largest = float(np.max(np.abs(np.asarray(first) - np.asarray(second))))
-    return prediction("2.2", expect, ("different", "same"), largest > 1e-6,
+    return prediction(expect, ("different", "same"), largest > 1e-6,
                       f"two calls with training=True differ by up to {largest:.3g} in a score. "
                       "In training mode each call draws new dropout masks; `predict` and "
                       "`model(x)` leave dropout out.")
 
 
-def gap_logger(callback_class) -> Feedback:
+@check("2.3", "logger_class")
+def gap_logger(logger_class) -> str:
     """2.3: a callback whose ``gaps`` list gets training minus validation accuracy at
     each epoch's end: known logs, then a tiny fit."""
-    if (told := waiting("2.3", callback_class)):
-        return told
-    if not (isinstance(callback_class, type) and issubclass(callback_class, keras.callbacks.Callback)):
-        return Feedback("2.3", NOT_YET, "write a class that subclasses `keras.callbacks.Callback`.")
-    logger = calling("2.3", callback_class)
-    if isinstance(logger, Feedback):
-        return logger
+    callback_class(logger_class)
+    logger = calling(logger_class)
     for epoch, logs in enumerate([{"accuracy": 0.9, "val_accuracy": 0.4},
                                   {"accuracy": 0.95, "val_accuracy": 0.35}]):
-        if isinstance(told := calling("2.3", logger.on_epoch_end, epoch, logs), Feedback):
-            return told
+        calling(logger.on_epoch_end, epoch, logs)
     gaps = list(getattr(logger, "gaps", None) or [])
     if not np.allclose(gaps, [0.5, 0.6]):
-        return Feedback("2.3", NOT_YET, "after two epochs with accuracy 0.9 then 0.95 and "
-                        f"val_accuracy 0.4 then 0.35, `gaps` holds {gaps}: append "
-                        "`logs['accuracy'] - logs['val_accuracy']` in `on_epoch_end`.")
-    fitted = callback_class()
-    tiny_fit(callbacks=[fitted], epochs=2)
+        raise NotYet("after two epochs with accuracy 0.9 then 0.95 and val_accuracy 0.4 then "
+                     f"0.35, `gaps` holds {gaps}: append `logs['accuracy'] - "
+                     "logs['val_accuracy']` in `on_epoch_end`.")
+    fitted = logger_class()
+    calling(lambda: tiny_fit(callbacks=[fitted], epochs=2))
     if len(fitted.gaps) != 2:
-        return Feedback("2.3", NOT_YET, f"a 2-epoch fit left {len(fitted.gaps)} gaps: "
-                        "start from an empty list in `__init__`, one entry per epoch.")
-    return Feedback("2.3", RIGHT, "it records the gap at every epoch's end, in a real fit too.")
-
-
-def tiny_fit(model=None, callbacks=(), epochs: int = 2):
-    """A seconds-long fit of ``model`` (by default a softmax on 4 numbers, 3 classes), with
-    validation: where a learner's callback or layer meets Keras for real."""
-    rng = np.random.default_rng(0)
-    x, y = rng.normal(size=(24, 4)).astype("float32"), rng.integers(0, 3, 24)
-    if model is None:
-        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    return model.fit(x, y, validation_data=(x[:8], y[:8]), epochs=epochs, verbose=0,
-                     callbacks=list(callbacks))
+        raise NotYet(f"a 2-epoch fit left {len(fitted.gaps)} gaps: start from an empty list in "
+                     "`__init__`, one entry per epoch.")
+    return "it records the gap at every epoch's end, in a real fit too."
 
 
 # --------------------------------------------------------------------------- 03
-def photos_per_known_whale(answer, whales) -> Feedback:
+@check("3.1", "answer")
+def photos_per_known_whale(answer, whales) -> str:
     """3.1: the mean number of training photos of a known whale."""
-    if (told := waiting("3.1", answer)):
-        return told
     known = whales.y_train[whales.y_train != whales.new_whale_label]
-    truth = len(known) / max(1, len(np.unique(known)))
-    return number("3.1", answer, truth, "count the training rows of known whales (not "
-                  "`new_whale`) and divide by the number of different known whales.",
+    return number(answer, len(known) / max(1, len(np.unique(known))), "count the training "
+                  "rows of known whales (not `new_whale`) and divide by the number of "
+                  "different known whales.",
                   {len(whales.y_train) / len(np.unique(whales.y_train)):
                    "`new_whale` is not one whale: leave its rows out of both counts."})
 
@@ -211,100 +227,85 @@ def change_per_pixel(layer, photos) -> float:
     return float(np.mean(np.abs(changed.astype("float32") - photos.astype("float32"))))
 
 
-def stronger_rotation(expect, augmentation, stronger, photos) -> Feedback:
+@check("3.2", "expect", "stronger")
+def stronger_rotation(expect, augmentation, stronger, photos) -> str:
     """3.2: how much ``stronger`` changes the photos against ``augmentation``."""
-    if (told := waiting("3.2", expect, stronger)):
-        return told
-    before, after = change_per_pixel(augmentation, photos), change_per_pixel(stronger, photos)
     if stronger.get_config() == augmentation.get_config():
-        return Feedback("3.2", NOT_YET, "`stronger` is the notebook's augmentation: give it "
-                        "another rotation first.")
-    return prediction("3.2", expect, ("larger", "smaller"), after > before,
+        raise NotYet("`stronger` is the notebook's augmentation: give it another rotation first.")
+    before, after = change_per_pixel(augmentation, photos), change_per_pixel(stronger, photos)
+    return prediction(expect, ("larger", "smaller"), after > before,
                       f"a pixel changes by {before:.1f} (of 255) on average with the "
                       f"notebook's augmentation, {after:.1f} with yours.")
 
 
-def augmentation_layer(layer, photos) -> Feedback:
+@check("3.3", "layer")
+def augmentation_layer(layer, photos) -> str:
     """3.3: a layer that changes photos in training only, keeping their shape."""
-    if (told := waiting("3.3", layer)):
-        return told
-    outputs = {}
-    for training in (True, False):
-        out = calling("3.3", lambda t=training: keras.ops.convert_to_numpy(layer(photos, training=t)))
-        if isinstance(out, Feedback):
-            return out
-        outputs[training] = out.astype("float32")
-    if outputs[True].shape != photos.shape:
-        return Feedback("3.3", NOT_YET, f"photos of shape {photos.shape} came out as "
-                        f"{outputs[True].shape}: an augmentation keeps the photos' shape.")
-    if not np.allclose(outputs[False], photos, atol=0.5):
-        return Feedback("3.3", NOT_YET, "it changes the photos at inference too: use Keras' "
-                        "`Random*` layers, which act only when `training=True`.")
-    if np.allclose(outputs[True], photos, atol=0.5):
-        return Feedback("3.3", NOT_YET, "in training mode it left every photo unchanged.")
-    return Feedback("3.3", RIGHT, "it changes photos in training, leaves them at inference, "
-                    "and keeps their shape.")
+    out = {training: calling(lambda t=training: keras.ops.convert_to_numpy(
+        layer(photos, training=t))).astype("float32") for training in (True, False)}
+    if out[True].shape != photos.shape:
+        raise NotYet(f"photos of shape {photos.shape} came out as {out[True].shape}: an "
+                     "augmentation keeps the photos' shape.")
+    if not np.allclose(out[False], photos, atol=0.5):
+        raise NotYet("it changes the photos at inference too: use Keras' `Random*` layers, "
+                     "which act only when `training=True`.")
+    if np.allclose(out[True], photos, atol=0.5):
+        raise NotYet("in training mode it left every photo unchanged.")
+    return "it changes photos in training, leaves them at inference, and keeps their shape."
 
 
 # --------------------------------------------------------------------------- 04
-def trainable_count(answer, model) -> Feedback:
+@check("4.1", "answer")
+def trainable_count(answer, model) -> str:
     """4.1: how many numbers training can change in ``model`` (backbone frozen)."""
-    if (told := waiting("4.1", answer)):
-        return told
     truth = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
-    return number("4.1", answer, truth, "add up the sizes of the arrays in "
-                  "`model.trainable_weights` (`np.prod(w.shape)` each).",
+    return number(answer, truth, "add up the sizes of the arrays in `model.trainable_weights` "
+                  "(`np.prod(w.shape)` each).",
                   {model.count_params(): "`count_params()` counts the frozen backbone too.",
                    len(model.trainable_weights): "that counts the weight arrays; count the "
                    "numbers in them."}, tolerance=0)
 
 
-def frozen_or_not(expect, before, backbone) -> Feedback:
+@check("4.2", "expect", "before", "backbone")
+def frozen_or_not(expect, before, backbone) -> str:
     """4.2: did one epoch of training move ``backbone``'s weights from ``before``?"""
-    if (told := waiting("4.2", expect, before, backbone)):
-        return told
     if not backbone.trainable_weights:
-        return Feedback("4.2", NOT_YET, "nothing in `trial` is trainable yet: unfreeze the "
-                        "network inside it first (`trial.layers[-1]`).")
+        raise NotYet("nothing in `trial` is trainable yet: unfreeze the network inside it "
+                     "first (`trial.layers[-1]`).")
     moved = [not np.array_equal(a, b) for a, b in zip(before, backbone.get_weights())]
-    return prediction("4.2", expect, ("moved", "unchanged"), any(moved),
+    return prediction(expect, ("moved", "unchanged"), any(moved),
                       f"{sum(moved)} of the backbone's {len(moved)} weight arrays changed. "
                       "Frozen, Keras leaves a layer's weights (and its batch-normalisation "
                       "statistics) as they are; trainable, every step moves them.")
 
 
-def linear_head(function) -> Feedback:
+@check("4.3", "function")
+def linear_head(function) -> str:
     """4.3: ``function(n_classes, n_features)``, a head with no hidden layer."""
-    if (told := waiting("4.3", function)):
-        return told
-    head = calling("4.3", function, 3, 4)
-    if isinstance(head, Feedback):
-        return head
+    head = calling(function, 3, 4)
     if not isinstance(head, keras.Model):
-        return Feedback("4.3", NOT_YET, f"return a Keras model, not {type(head).__name__}.")
-    out = calling("4.3", lambda: keras.ops.convert_to_numpy(head(np.ones((2, 4), "float32"))))
-    if isinstance(out, Feedback) or out.shape != (2, 3):
-        return out if isinstance(out, Feedback) else Feedback(
-            "4.3", NOT_YET, f"2 rows of 4 features gave shape {out.shape}, not (2, 3).")
+        raise NotYet(f"return a Keras model, not {type(head).__name__}.")
+    out = calling(lambda: keras.ops.convert_to_numpy(head(np.ones((2, 4), "float32"))))
+    if out.shape != (2, 3):
+        raise NotYet(f"2 rows of 4 features gave shape {out.shape}, not (2, 3).")
     if not np.allclose(out.sum(axis=1), 1, atol=1e-4) or out.min() < 0:
-        return Feedback("4.3", NOT_YET, "its outputs are not probabilities: end with a "
-                        "softmax, as the student's loss expects.")
+        raise NotYet("its outputs are not probabilities: end with a softmax, as the "
+                     "student's loss expects.")
     if head.count_params() != 4 * 3 + 3:
-        return Feedback("4.3", NOT_YET, f"{head.count_params()} weights for 4 features and 3 "
-                        "classes: a linear head has one weight per feature and class, and a "
-                        "bias per class, nothing else.")
-    tiny_fit(head)
-    return Feedback("4.3", RIGHT, "one softmax layer on the features: a linear probe.")
+        raise NotYet(f"{head.count_params()} weights for 4 features and 3 classes: a linear "
+                     "head has one weight per feature and class, and a bias per class, "
+                     "nothing else.")
+    calling(tiny_fit, head)
+    return "one softmax layer on the features: a linear probe."
 
 
 # --------------------------------------------------------------------------- 05
-def backbone_passes(answer, history, whales) -> Feedback:
+@check("5.1", "answer")
+def backbone_passes(answer, history, whales) -> str:
     """5.1: how many training photos the backbone processed in this run's training."""
-    if (told := waiting("5.1", answer)):
-        return told
     epochs, rows = len(history.history["loss"]), len(whales.y_train)
-    return number("5.1", answer, epochs * rows, "each epoch sends every training photo, "
-                  "augmented anew, through the backbone: count the epochs that ran.",
+    return number(answer, epochs * rows, "each epoch sends every training photo, augmented "
+                  "anew, through the backbone: count the epochs that ran.",
                   {rows: "that is 04's count, where the features were computed once.",
                    epochs: "that is one photo's count: all the training photos go through."},
                   tolerance=0)
@@ -320,52 +321,44 @@ def nearest_own(backbone, augmentation, photos) -> float:
     return float(np.mean(np.argmax(similarity, axis=1) == np.arange(len(photos))))
 
 
-def augmented_features(expect, backbone, augmentation, photos) -> Feedback:
+@check("5.2", "expect", "augmentation")
+def augmented_features(expect, backbone, augmentation, photos) -> str:
     """5.2: are augmented photos' features nearest to their own photos'?"""
-    if (told := waiting("5.2", expect, augmentation)):
-        return told
     share = nearest_own(backbone, augmentation, photos)
-    return prediction("5.2", expect, ("own", "other"), share > 0.5,
+    return prediction(expect, ("own", "other"), share > 0.5,
                       f"{share:.0%} of {len(photos)} augmented photos have features nearest to "
                       "their own photo's: the backbone sees them as the same picture.")
 
 
-def head_validation(callback_class) -> Feedback:
-    """5.3: ``callback_class(head, features, labels)`` adds the head's ``val_accuracy``
+@check("5.3", "validation_class")
+def head_validation(validation_class) -> str:
+    """5.3: ``validation_class(head, features, labels)`` adds the head's ``val_accuracy``
     to each epoch's logs."""
-    if (told := waiting("5.3", callback_class)):
-        return told
+    callback_class(validation_class)
     rng = np.random.default_rng(1)
     features, labels = rng.normal(size=(20, 4)).astype("float32"), rng.integers(0, 3, 20)
-    head = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])
+    head, logs = softmax_model(), {}
     head.compile(loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    callback, logs = calling("5.3", callback_class, head, features, labels), {}
-    if isinstance(callback, Feedback):
-        return callback
-    if isinstance(told := calling("5.3", callback.on_epoch_end, 0, logs), Feedback):
-        return told
-    truth = float(np.mean(np.argmax(head.predict(features, verbose=0), axis=1) == labels))
+    calling(validation_class(head, features, labels).on_epoch_end, 0, logs)
     if "val_accuracy" not in logs:
-        return Feedback("5.3", NOT_YET, f"the epoch's logs hold {sorted(logs)}: put "
-                        "`val_accuracy` in `logs`, where History, ReduceLROnPlateau and "
-                        "EarlyStopping read it.")
+        raise NotYet(f"the epoch's logs hold {sorted(logs)}: put `val_accuracy` in `logs`, "
+                     "where History, ReduceLROnPlateau and EarlyStopping read it.")
+    truth = float(np.mean(np.argmax(head.predict(features, verbose=0), axis=1) == labels))
     if abs(float(logs["val_accuracy"]) - truth) > 1e-6:
-        return Feedback("5.3", NOT_YET, "`val_accuracy` is not the head's accuracy on the "
-                        "features and labels it was given.")
-    return Feedback("5.3", RIGHT, "the head's validation accuracy, in the epoch's logs.")
+        raise NotYet("`val_accuracy` is not the head's accuracy on the features and labels "
+                     "it was given.")
+    return "the head's validation accuracy, in the epoch's logs."
 
 
 # --------------------------------------------------------------------------- 06
-def last_improvement(answer, history) -> Feedback:
+@check("6.1", "answer")
+def last_improvement(answer, history) -> str:
     """6.1: how much the last epoch's val_loss improved on the best before it."""
-    if (told := waiting("6.1", answer)):
-        return told
     losses = history.history["val_loss"]
     truth = float(min(losses[:-1]) - losses[-1]) if len(losses) > 1 else 0.0
-    return number("6.1", answer, truth, "take the smallest `val_loss` before the last epoch "
-                  "and subtract the last one.",
-                  {-truth: "an improvement is the best before minus the last: a falling loss "
-                   "gives a positive number."})
+    return number(answer, truth, "take the smallest `val_loss` before the last epoch and "
+                  "subtract the last one.", {-truth: "an improvement is the best before minus "
+                                             "the last: a falling loss gives a positive number."})
 
 
 def stopped_after(losses, min_delta: float, patience: int) -> int:
@@ -380,99 +373,86 @@ def stopped_after(losses, min_delta: float, patience: int) -> int:
     return len(losses)
 
 
-def other_stopping_rule(expect, trial, min_delta: float, patience: int) -> Feedback:
+@check("6.2", "expect", "trial")
+def other_stopping_rule(expect, trial, min_delta: float, patience: int) -> str:
     """6.2: did the ``trial`` run (another patience) train longer than the notebook's rule
     (``min_delta``, ``patience``) would have let the same run?"""
-    if (told := waiting("6.2", expect, trial)):
-        return told
     losses = trial.history["val_loss"]
     rule = stopped_after(losses, min_delta, patience)
-    return prediction("6.2", expect, ("later", "as early"), len(losses) > rule,
+    return prediction(expect, ("later", "as early"), len(losses) > rule,
                       f"your run trained {len(losses)} epochs; on its own val_loss "
                       f"({', '.join(f'{x:.2f}' for x in losses)}), min_delta={min_delta} and "
                       f"patience={patience} would have stopped it after {rule}.")
 
 
-def stop_at_accuracy(callback_class) -> Feedback:
-    """6.3: ``callback_class(target)`` stops training once val_accuracy reaches target."""
-    if (told := waiting("6.3", callback_class)):
-        return told
-    stopper = calling("6.3", callback_class, 0.5)
-    if isinstance(stopper, Feedback):
-        return stopper
-    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])
+@check("6.3", "stopper_class")
+def stop_at_accuracy(stopper_class) -> str:
+    """6.3: ``stopper_class(target)`` stops training once val_accuracy reaches target."""
+    callback_class(stopper_class)
+    stopper, model = calling(stopper_class, 0.5), softmax_model()
     stopper.set_model(model)
     for epoch, value, stop in ((0, 0.2, False), (1, 0.6, True)):
         model.stop_training = False
-        if isinstance(told := calling("6.3", stopper.on_epoch_end, epoch,
-                                      {"val_accuracy": value}), Feedback):
-            return told
+        calling(stopper.on_epoch_end, epoch, {"val_accuracy": value})
         if model.stop_training != stop:
-            return Feedback("6.3", NOT_YET, f"with target 0.5 and val_accuracy {value}, "
-                            f"`self.model.stop_training` became {model.stop_training}: set it "
-                            "on the model (`self.model`), and only once the target is reached.")
-    return Feedback("6.3", RIGHT, "it lets training go on below the target and stops it there.")
+            raise NotYet(f"with target 0.5 and val_accuracy {value}, `self.model.stop_training` "
+                         f"became {model.stop_training}: set it on the model (`self.model`), "
+                         "and only once the target is reached.")
+    return "it lets training go on below the target and stops it there."
 
 
 # --------------------------------------------------------------------------- 07
-def fits_in_search(answer, search) -> Feedback:
+@check("7.1", "answer")
+def fits_in_search(answer, search) -> str:
     """7.1: how many models the fitted grid search trained."""
-    if (told := waiting("7.1", answer)):
-        return told
     settings = len(search.cv_results_["params"])
     truth = settings * search.n_splits_ + bool(search.refit)
-    return number("7.1", answer, truth, "count one model per setting and fold, then what "
-                  "`refit` adds.", {truth - 1: "GridSearchCV then refits the best setting on "
-                                    "all the training rows.",
-                                    settings: "each setting is trained once per fold."},
+    return number(answer, truth, "count one model per setting and fold, then what `refit` "
+                  "adds.", {truth - 1: "GridSearchCV then refits the best setting on all the "
+                            "training rows.", settings: "each setting is trained once per fold."},
                   tolerance=0)
 
 
-def more_folds(expect, search, trial, rows: int) -> Feedback:
+@check("7.2", "expect", "trial")
+def more_folds(expect, search, trial, rows: int) -> str:
     """7.2: the rows each fold's model trained on, ``trial`` against ``search``."""
-    if (told := waiting("7.2", expect, trial)):
-        return told
     folds = (search.n_splits_, trial.n_splits_)
     if folds[0] == folds[1]:
-        return Feedback("7.2", NOT_YET, f"both searches use {folds[0]} folds: change `cv`.")
+        raise NotYet(f"both searches use {folds[0]} folds: change `cv`.")
     seen = [rows * (k - 1) // k for k in folds]
     same = [i for i, p in enumerate(search.cv_results_["params"]) if p == trial.best_params_]
     before = search.cv_results_["mean_test_score"][same[0]] if same else search.best_score_
-    return prediction("7.2", expect, ("more", "fewer"), seen[1] > seen[0],
+    return prediction(expect, ("more", "fewer"), seen[1] > seen[0],
                       f"with cv={folds[0]} each model trained on about {seen[0]} rows, with "
                       f"cv={folds[1]} on about {seen[1]}; cross-validated accuracy "
                       f"{before:.3f}, then {trial.best_score_:.3f}.")
 
 
-def grid_of(grid, estimator) -> Feedback:
+@check("7.3", "grid")
+def grid_of(grid, estimator) -> str:
     """7.3: a grid of optimizer (adam, sgd) and batch_size (16, 64) for ``estimator``."""
-    if (told := waiting("7.3", grid)):
-        return told
     if not isinstance(grid, dict):
-        return Feedback("7.3", NOT_YET, "a grid is a dict: parameter name -> list of values.")
+        raise NotYet("a grid is a dict: parameter name -> list of values.")
     unknown = sorted(set(grid) - set(estimator.get_params()))
     if unknown:
-        return Feedback("7.3", NOT_YET, f"{', '.join(map(repr, unknown))}: not a parameter of "
-                        "the estimator (`estimator.get_params()` lists them).")
-    wanted = {"optimizer": {"adam", "sgd"}, "batch_size": {16, 64}}
-    for name, values in wanted.items():
+        raise NotYet(f"{', '.join(map(repr, unknown))}: not a parameter of the estimator "
+                     "(`estimator.get_params()` lists them).")
+    for name, values in {"optimizer": {"adam", "sgd"}, "batch_size": {16, 64}}.items():
         if set(grid.get(name, ())) != values:
-            return Feedback("7.3", NOT_YET, f"{name!r} should take the values the exercise "
-                            f"names; the grid gives {grid.get(name)!r}.")
-    return Feedback("7.3", RIGHT, f"{len(grid['optimizer']) * len(grid['batch_size'])} "
-                    "settings, each a parameter the estimator knows.")
+            raise NotYet(f"{name!r} should take the values the exercise names; the grid "
+                         f"gives {grid.get(name)!r}.")
+    return "4 settings, each a parameter the estimator knows."
 
 
 # --------------------------------------------------------------------------- 08
-def nearest_known_share(answer, whales, val_embeddings, train_embeddings) -> Feedback:
+@check("8.1", "answer")
+def nearest_known_share(answer, whales, val_embeddings, train_embeddings) -> str:
     """8.1: among validation photos of whales seen in training, the share whose nearest
     training photo is of the same whale."""
-    if (told := waiting("8.1", answer)):
-        return told
     y_val, y_train = whales.y_val, whales.y_train
     nearest = y_train[np.argmax(val_embeddings @ train_embeddings.T, axis=1)]
     known = np.isin(y_val, y_train) & (y_val != whales.new_whale_label)
-    return number("8.1", answer, float(np.mean(nearest[known] == y_val[known])),
+    return number(answer, float(np.mean(nearest[known] == y_val[known])),
                   "find each validation photo's most similar training photo "
                   "(`val_embeddings @ train_embeddings.T`), then keep only rows of whales "
                   "that appear in training.",
@@ -480,40 +460,36 @@ def nearest_known_share(answer, whales, val_embeddings, train_embeddings) -> Fee
                    "whales that appear in training."})
 
 
-def new_whale_threshold(expect, threshold: float, tuned: float, similarity, whales) -> Feedback:
+@check("8.2", "expect", "threshold")
+def new_whale_threshold(expect, threshold: float, tuned: float, similarity, whales) -> str:
     """8.2: MAP@5 with ``threshold`` against the tuned threshold, both recomputed."""
-    if (told := waiting("8.2", expect, threshold)):
-        return told
     from whale_utils.metrics import map_at_5
+
+    if threshold == tuned:
+        raise NotYet("that is the tuned threshold: try another one.")
 
     def map5(value):
         scores = np.array(similarity, dtype="float32", copy=True)
         scores[:, whales.new_whale_label] = value
         return map_at_5(whales.y_val, scores)
-    if threshold == tuned:
-        return Feedback("8.2", NOT_YET, "that is the tuned threshold: try another one.")
     mine, theirs = map5(threshold), map5(tuned)
-    return prediction("8.2", expect, ("higher", "lower"), mine > theirs,
+    return prediction(expect, ("higher", "lower"), mine > theirs,
                       f"validation MAP@5 is {theirs:.3f} with the tuned threshold "
                       f"({tuned:.2f}) and {mine:.3f} with {threshold:.2f}.")
 
 
-def cosine_similarity(function) -> Feedback:
+@check("8.3", "function")
+def cosine_similarity(function) -> str:
     """8.3: ``function(a, b)``, the cosine similarity of every row of a with every row of b."""
-    if (told := waiting("8.3", function)):
-        return told
     a = np.array([[3.0, 0.0], [0.0, 2.0], [1.0, 1.0]])
     b = np.array([[1.0, 0.0], [0.0, 5.0]])
-    got = calling("8.3", function, a, b)
-    if isinstance(got, Feedback):
-        return got
-    got = np.asarray(got)
+    got = np.asarray(calling(function, a, b))
     if got.shape != (3, 2):
-        return Feedback("8.3", NOT_YET, f"3 rows against 2 gave shape {got.shape}, not (3, 2).")
+        raise NotYet(f"3 rows against 2 gave shape {got.shape}, not (3, 2).")
     if np.allclose(got, a @ b.T):
-        return Feedback("8.3", NOT_YET, "that is the dot product: scale each row to length 1 "
-                        "first, so that only directions count.")
+        raise NotYet("that is the dot product: scale each row to length 1 first, so that only "
+                     "directions count.")
     if not np.allclose(got, [[1, 0], [0, 1], [0.5 ** 0.5, 0.5 ** 0.5]], atol=1e-6):
-        return Feedback("8.3", NOT_YET, "vectors pointing the same way must give 1, at right "
-                        "angles 0, whatever their lengths.")
-    return Feedback("8.3", RIGHT, "1 for the same direction, 0 at right angles, any length.")
+        raise NotYet("vectors pointing the same way must give 1, at right angles 0, whatever "
+                     "their lengths.")
+    return "1 for the same direction, 0 at right angles, any length."

@@ -12,8 +12,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from whale_series import params
-from whale_utils import record, registry
+from whale_series import params, record, registry
 
 
 def notebook_name(namespace: dict) -> str | None:

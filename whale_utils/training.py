@@ -1,7 +1,9 @@
-"""Seeds, a fit helper that times itself, and validation on cached features."""
+"""Seeds, TensorFlow's threads, a fit helper that times itself, and validation on cached
+features."""
 
 from __future__ import annotations
 
+import os
 import time
 
 import keras
@@ -14,6 +16,13 @@ def set_seed(seed: int) -> None:
     """Seed Python, NumPy, Keras and TensorFlow, and make TF ops deterministic."""
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
+
+
+def tensorflow_threads() -> int:
+    """TensorFlow's intra-op threads in this process: the runner's share
+    (``TF_NUM_INTRAOP_THREADS``) or every core. Results can differ in the last digits
+    between thread counts, so the metrics say which one gave them."""
+    return int(os.environ.get("TF_NUM_INTRAOP_THREADS") or os.cpu_count() or 1)
 
 
 class FeatureValidation(keras.callbacks.Callback):

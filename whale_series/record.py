@@ -1,17 +1,18 @@
-"""What each notebook records: library versions, its metrics as JSON and its per-row
-validation results beside them, for the cross-notebook report (``report``)."""
+"""What each notebook records through ``session``: library versions, its metrics as JSON
+and its per-row validation results beside them, for the cross-notebook report (``report``)."""
 
 from __future__ import annotations
 
 import json
-import os
 import platform
 from importlib import metadata
 from pathlib import Path
 
 import pandas as pd
 
-from whale_utils import data, metrics, narrate, registry
+from whale_series import registry
+from whale_utils import data, metrics, narrate
+from whale_utils.training import tensorflow_threads
 
 LIBRARIES = ("tensorflow-cpu", "tensorflow", "keras", "scikeras", "scikit-learn",
              "numpy", "pandas", "pillow")
@@ -26,13 +27,6 @@ def versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             continue
     return found
-
-
-def tensorflow_threads() -> int:
-    """TensorFlow's intra-op threads in this process: the runner's share
-    (``TF_NUM_INTRAOP_THREADS``) or every core. Results can differ in the last digits
-    between thread counts, so the metrics say which one gave them."""
-    return int(os.environ.get("TF_NUM_INTRAOP_THREADS") or os.cpu_count() or 1)
 
 
 def print_versions() -> None:
