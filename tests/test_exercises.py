@@ -81,6 +81,14 @@ def test_a_solution_without_its_answer_cell_is_refused(tmp_path):
         solutions.solved(NOTEBOOKS[0], source=tmp_path / "edited.ipynb")
 
 
+
+def test_a_notebook_without_exercises_needs_no_solutions(tmp_path):
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")])
+    nbformat.write(nb, tmp_path / "99_example.ipynb")
+    solved = solutions.solved("99_example", source=tmp_path / "99_example.ipynb")
+    assert [cell.source for cell in solved.cells] == ["x = 1"]
+
+
 # --------------------------------------------------------------------------- wrong answers
 @pytest.fixture(scope="module")
 def whales():

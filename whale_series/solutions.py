@@ -27,11 +27,11 @@ def answer_tag(cell) -> str | None:
 
 
 def solutions_of(notebook: str) -> dict[str, str]:
-    """``answer-N`` -> the solution's source, from ``notebooks/solutions/<notebook>.py``."""
+    """``answer-N`` -> the solution's source, from ``notebooks/solutions/<notebook>.py``
+    (none where that file does not exist: a notebook need not have exercises)."""
     path = FOLDER / f"{notebook}.py"
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: no solutions for {notebook}; write one cell per "
-                                "answer cell, tagged like it (answer-1, answer-2...)")
+        return {}
     found = {answer_tag(cell): cell.source for cell in jupytext.read(path).cells}
     found.pop(None, None)
     return found
@@ -46,7 +46,8 @@ def solved(notebook: str, source: Path | None = None) -> nbformat.NotebookNode:
     missing = sorted(set(tags) ^ set(solutions))
     if missing:
         raise ValueError(f"{notebook}: {', '.join(missing)} is in only one of the notebook "
-                         f"and {FOLDER.name}/{notebook}.py: each answer cell needs one solution")
+                         f"and {FOLDER / notebook}.py: each answer cell needs one solution, "
+                         "tagged like it")
     for cell in nb.cells:
         if answer_tag(cell):
             cell.source = solutions[answer_tag(cell)]
