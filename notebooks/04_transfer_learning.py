@@ -238,8 +238,9 @@ run.save_metrics(result, history, whales=whales, model=model, backbone_weights=w
 # Three tasks on this notebook's data and run. Replace the `None` in each answer cell,
 # run it, then run the check below it: the check recomputes what it needs from this run
 # and answers with a verdict and a hint, never with the solution. An exercise left at
-# `None` says that it waits, and the notebook runs on. The solutions are in
-# `notebooks/solutions/04_transfer_learning.py` (in the book, behind *show the solution*).
+# `None` says that it waits, and the notebook runs on. The solutions, kept apart (in the
+# book, behind *show the solution*):
+# [`notebooks/solutions/04_transfer_learning.py`](https://github.com/whale-notebooks/whale-notebooks/blob/v1.1.0/notebooks/solutions/04_transfer_learning.py)
 #
 # ### Exercise 4.1 · compute: what training can change
 #

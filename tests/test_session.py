@@ -81,9 +81,10 @@ def test_colab_badge_and_install_line_use_the_one_repository_url(name):
     source = (registry.NOTEBOOK_DIR / f"{name}.py").read_text()
     wanted = links.links(name)
     assert wanted["badge"] in source, "run `make sync` to set the badge from pyproject.toml"
-    assert wanted["install"] in source
+    assert wanted["install"] in source and wanted["solutions"] in source
     repository = links.repository_url().removeprefix("https://github.com/")
-    assert source.count(repository) == 2      # the badge's and the install line's, no other
+    assert source.count(repository) == 3      # the badge's, the install line's and the
+    #                                           solutions', no other
 
 
 def test_colab_takes_notebook_and_package_at_the_release_tag_not_main():
@@ -115,12 +116,14 @@ def test_the_install_cell_runs_in_the_notebook_before_the_package_is_imported(na
 def test_stamp_links_rewrites_the_url_from_pyproject(tmp_path, monkeypatch):
     page = tmp_path / "01_x.py"
     page.write_text("# [![Open In Colab](old)](https://colab.research.google.com/github/a/b)\n"
-                    '"git+https://github.com/a/b"\n')
+                    '"git+https://github.com/a/b"\n'
+                    "# [`notebooks/solutions/01_x.py`](https://github.com/a/b/blob/v1/x)\n")
     monkeypatch.setattr(links, "repository_url", lambda: "https://github.com/me/fork")
     monkeypatch.setattr(links, "release_tag", lambda: "v9.9.9")
     assert links.stamp_links(page) and not links.stamp_links(page)
     assert "github/me/fork/blob/v9.9.9/notebooks/01_x.ipynb" in page.read_text()
     assert '"git+https://github.com/me/fork@v9.9.9"' in page.read_text()
+    assert "(https://github.com/me/fork/blob/v9.9.9/notebooks/solutions/01_x.py)" in page.read_text()
 
 
 def test_the_installed_package_carries_the_profiles_and_the_url(tmp_path):

@@ -56,18 +56,21 @@ def colab_url(name: str) -> str:
 
 def links(name: str) -> dict[str, str]:
     """The lines of a notebook that carry the repository URL, as they must read: the
-    notebook and the package both at the release tag."""
+    notebook, the package and the exercises' solutions all at the release tag."""
+    solutions = f"notebooks/solutions/{name}.py"
     return {"badge": f"# [![Open In Colab]({COLAB_BADGE})]({colab_url(name)})",
-            "install": f"git+{repository_url()}@{release_tag()}"}
+            "install": f"git+{repository_url()}@{release_tag()}",
+            "solutions": f"# [`{solutions}`]({repository_url()}/blob/{release_tag()}/{solutions})"}
 
 
 def stamp_links(path: Path) -> bool:
-    """Rewrite a notebook source's Colab badge and install line from ``repository_url``;
-    ``True`` when the file changed."""
+    """Rewrite a notebook source's Colab badge, install line and solutions link from
+    ``repository_url``; ``True`` when the file changed."""
     name, text = Path(path).stem, Path(path).read_text(encoding="utf-8")
     wanted = links(name)
     new = re.sub(r"^# \[!\[Open In Colab\]\(.*$", lambda _: wanted["badge"], text, flags=re.M)
     new = re.sub(r"git\+https://[^\"\s]+", lambda _: wanted["install"], new)
+    new = re.sub(r"^# \[`notebooks/solutions/.*$", lambda _: wanted["solutions"], new, flags=re.M)
     if new != text:
         Path(path).write_text(new, encoding="utf-8")
     return new != text
@@ -80,4 +83,5 @@ if __name__ == "__main__":
         raise SystemExit("usage: python -m whale_series.links --links")
     for notebook in registry.notebooks():
         if stamp_links(registry.NOTEBOOK_DIR / f"{notebook}.py"):
-            print(f"{notebook}.py: Colab badge and install line set from pyproject.toml")
+            print(f"{notebook}.py: Colab badge, install line and solutions link set from "
+                  "pyproject.toml")
