@@ -101,12 +101,23 @@ def history(**logs):
     return SimpleNamespace(history=logs)
 
 
+def solution_lines(exercise: str) -> list[str]:
+    """The statements of an exercise's solution (``"2.3"``: answer-3 of notebook 02)."""
+    number, k = exercise.split(".")
+    notebook = next(nb for nb in NOTEBOOKS if int(nb[:2]) == int(number))
+    code = solutions.solutions_of(notebook)[f"answer-{k}"]
+    return [line.strip() for line in code.splitlines()
+            if len(line.strip()) > 12 and not line.strip().startswith(("#", "expect"))]
+
+
 def rejected(feedback, *hint_words, truth=None):
-    """Not passed, a hint naming ``hint_words``, and (for a number) not the answer."""
+    """Not passed, a hint naming ``hint_words``, no statement of the solution and (for a
+    number) not the answer."""
     assert feedback.verdict == exercises.NOT_YET, feedback
     assert not feedback.passed
     for word in hint_words:
         assert word in feedback.text, feedback
+    assert not [line for line in solution_lines(feedback.exercise) if line in feedback.text]
     if truth is not None:
         assert all(f"{truth:{spec}}" not in feedback.text for spec in (".2f", ".3f", ".4g"))
     return True
@@ -146,7 +157,7 @@ def test_2_2_expecting_the_same_scores_in_training_mode():
     first, second = model(x, training=True), model(x, training=True)
     assert rejected(exercises.dropout_at_inference("same", first, second, True), "dropout masks")
     same = model(x, training=False)
-    assert rejected(exercises.dropout_at_inference("same", same, same, False), "TRAINING = True")
+    assert rejected(exercises.dropout_at_inference("same", same, same, False), "change `TRAINING`")
 
 
 def test_2_3_a_logger_of_validation_minus_training():
@@ -158,7 +169,7 @@ def test_2_3_a_logger_of_validation_minus_training():
         def on_epoch_end(self, epoch, logs=None):
             self.gaps.append(logs["val_accuracy"] - logs["accuracy"])
 
-    assert rejected(exercises.gap_logger(Backwards), "logs['accuracy'] - logs['val_accuracy']")
+    assert rejected(exercises.gap_logger(Backwards), "training accuracy minus the validation")
     assert rejected(exercises.gap_logger(list), "keras.callbacks.Callback")
 
 

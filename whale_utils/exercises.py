@@ -179,7 +179,7 @@ def final_gap(answer, history) -> str:
 def dropout_at_inference(expect, first, second, training) -> str:
     """2.2: two calls of the model on the same photos, with ``training`` as changed."""
     if not training:
-        raise NotYet("set `TRAINING = True` first: the exercise asks what changes with it.")
+        raise NotYet("change `TRAINING` first, as the exercise says: it asks what changes then.")
     largest = float(np.max(np.abs(np.asarray(first) - np.asarray(second))))
     return prediction(expect, ("different", "same"), largest > 1e-6,
                       f"two calls with training=True differ by up to {largest:.3g} in a score. "
@@ -199,8 +199,8 @@ def gap_logger(logger_class) -> str:
     gaps = list(getattr(logger, "gaps", None) or [])
     if not np.allclose(gaps, [0.5, 0.6]):
         raise NotYet("after two epochs with accuracy 0.9 then 0.95 and val_accuracy 0.4 then "
-                     f"0.35, `gaps` holds {gaps}: append `logs['accuracy'] - "
-                     "logs['val_accuracy']` in `on_epoch_end`.")
+                     f"0.35, `gaps` holds {gaps}: at each epoch's end, add the training "
+                     "accuracy minus the validation accuracy, both read from the epoch's logs.")
     fitted = logger_class()
     calling(lambda: tiny_fit(callbacks=[fitted], epochs=2))
     if len(fitted.gaps) != 2:
