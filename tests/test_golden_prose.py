@@ -13,9 +13,11 @@ GOLDEN = Path(__file__).resolve().parent / "golden"
 
 
 def generated_blocks(notebook) -> list[str]:
-    """The narrator's Markdown outputs of an executed notebook (code listings left out)."""
+    """The narrator's Markdown outputs of an executed notebook (code listings and the
+    exercises' checks, which tests/test_exercises.py checks, left out)."""
     return [text for cell in notebook.cells for output in cell.get("outputs", [])
-            if (text := output.get("data", {}).get("text/markdown")) and not text.startswith("```")]
+            if (text := output.get("data", {}).get("text/markdown"))
+            and not text.startswith(("```", "**Exercise "))]
 
 
 @pytest.mark.parametrize("name", series.NOTEBOOKS)
