@@ -89,6 +89,13 @@ def test_a_notebook_without_exercises_needs_no_solutions(tmp_path):
     assert [cell.source for cell in solved.cells] == ["x = 1"]
 
 
+
+def test_solutions_on_a_cluster_are_refused_before_any_work(monkeypatch):
+    monkeypatch.setattr(series, "prepare_data", lambda *a: pytest.fail("data prepared"))
+    with pytest.raises(SystemExit, match="SOLUTIONS runs here"):
+        series.run_profile("smoke", solutions=True, scheduler="tcp://127.0.0.1:9")
+
+
 # --------------------------------------------------------------------------- wrong answers
 @pytest.fixture(scope="module")
 def whales():
