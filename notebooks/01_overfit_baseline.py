@@ -220,8 +220,8 @@ Markdown(narrate.headline(result, train_accuracy=metrics.last_epoch(history)))
 #
 # A model that answers `new_whale` for every photo is right exactly on the `new_whale`
 # rows. Compute, from `whales.y_val` and `whales.new_whale_label`, the share of
-# validation rows that are `new_whale` (a fraction, not a percentage): the accuracy
-# this notebook's model must beat.
+# validation rows that are `new_whale` (a fraction, not a percentage): the yardstick
+# this notebook's accuracy is read against.
 
 # %% tags=["answer-1"]
 share = None
