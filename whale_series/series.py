@@ -128,11 +128,10 @@ def run_profile(name: str, notebooks: list[str] | None = None, jobs: int = 1,
     answer cells (``whale_series.solutions``), into ``outputs/<name>-solutions/``.
     """
     settings = profile.load(name)
-    for suffix, wanted in ((split, split), ("solutions", solutions)):
-        if wanted:
-            settings = {**settings, "OUTPUT_DIR": f"{settings['OUTPUT_DIR']}-{suffix}"}
     if split:
-        settings["SPLIT"] = split
+        settings = {**settings, "SPLIT": split, "OUTPUT_DIR": f"{settings['OUTPUT_DIR']}-{split}"}
+    if solutions:
+        settings = {**settings, "OUTPUT_DIR": f"{settings['OUTPUT_DIR']}-solutions"}
     chosen = select(notebooks)          # a wrong request fails before any data is made
     if solutions and cluster.scheduler_address(scheduler):
         raise SystemExit("error: SOLUTIONS runs here, not on a Dask cluster: leave out SCHEDULER")
