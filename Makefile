@@ -106,4 +106,4 @@ clean: ## delete outputs/ and generated synthetic data (never data/kaggle)
 	rm -rf outputs
 	@for d in data/synthetic/*/; do \
 	  if [ -f "$$d/.whale_synthetic.json" ]; then rm -rf "$$d"; echo "removed $$d"; \
-	  elif [ -d "$$d" ]; then echo "kept $$d (not made by whale_series.synthetic)"; fi; done
+	  elif [ -d "$$d" ]; then echo "kept $$d (not made by whale_utils.data.synthetic)"; fi; done

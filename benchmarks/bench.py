@@ -267,8 +267,8 @@ def measure(args) -> int:
 
     import keras
 
-    from whale_series import synthetic
     from whale_utils import augment, backbones, data, lessons, training
+    from whale_utils.data import synthetic
 
     cores = os.cpu_count()
     size, batch, epochs = args.img_size, 32, args.epochs

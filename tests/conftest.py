@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 import whale_utils  # noqa: F401  (quiets TensorFlow before any test imports it)
-from whale_series import synthetic
+from whale_utils.data import synthetic
 
 REAL_SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "real-sample"
 
@@ -24,8 +24,8 @@ def save_run(output_dir: Path, notebook: str, right_share: float,
     one fixed order), so that two models differ on exactly the rows between their shares."""
     import numpy as np
 
-    from whale_series import record
     from whale_utils import metrics
+    from whale_utils.session import record
 
     rng = np.random.default_rng(0)
     n_classes = 40

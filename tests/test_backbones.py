@@ -9,8 +9,10 @@ import pytest
 from conftest import REAL_SAMPLE
 from PIL import Image
 
-from whale_series import kernels, params, torch_legacy, weights
+from whale_series import kernels
 from whale_utils import backbones, lessons, models
+from whale_utils.backbones import torch_legacy, weights
+from whale_utils.session import params
 
 
 @pytest.fixture

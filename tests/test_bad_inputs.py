@@ -11,8 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from whale_series import params, profile, series, synthetic
+from whale_series import series
 from whale_utils import data
+from whale_utils.data import synthetic
+from whale_utils.session import params, profile
 
 
 # --------------------------------------------------------------------------- helpers

@@ -9,7 +9,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from whale_series import book, browser, links, profile, series
+from whale_series import book, browser, links, series
+from whale_utils.session import profile
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")

@@ -8,7 +8,9 @@ import sys
 
 import pytest
 
-from whale_series import cluster, kernels, profile, registry, series
+from whale_series import cluster, kernels, series
+from whale_utils import gridsearch
+from whale_utils.session import profile, registry
 
 distributed = pytest.importorskip("dask.distributed")
 
@@ -75,7 +77,7 @@ def grid_search_in_a_fresh_python(*arguments):
     """The grid search as notebook 07's kernel runs it: a fresh process, with the
     thread share of two parallel notebooks (the workers' share on this host)."""
     environment = {**os.environ, **kernels.kernel_threads(2)}
-    environment.pop(cluster.ADDRESS_VARIABLE, None)
+    environment.pop(gridsearch.ADDRESS_VARIABLE, None)
     done = subprocess.run([sys.executable, "-c", GRID, *arguments], env=environment,
                           capture_output=True, text=True, check=True)
     return json.loads(done.stdout.strip().splitlines()[-1])

@@ -13,9 +13,10 @@ from keras import layers
 from sklearn.dummy import DummyClassifier
 from sklearn.model_selection import GridSearchCV
 
-from whale_series import profile, registry, series, solutions
+from whale_series import series, solutions
 from whale_utils import augment, backbones, data, exercises
 from whale_utils.compat import KerasClassifier
+from whale_utils.session import profile, registry
 
 NOTEBOOKS = registry.notebooks()
 FEEDBACK = re.compile(r"Exercise (\d\.\d), (right|not yet|not answered)")

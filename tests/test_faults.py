@@ -21,8 +21,10 @@ import psutil
 import pytest
 from conftest import save_run
 
-from whale_series import profile, series, weights
+from whale_series import series
 from whale_utils import backbones, data
+from whale_utils.backbones import weights
+from whale_utils.session import profile
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -232,7 +234,8 @@ def test_ctrl_c_stops_the_run_leaves_no_kernel_and_the_next_run_completes(smoke_
 
 RUNNER_INTO = """
 import sys
-from whale_series import profile, series
+from whale_utils.session import profile
+from whale_series import series
 settings = {**profile.load("smoke"), "OUTPUT_DIR": sys.argv[1]}
 profile.load = lambda name: settings
 series.cli(["run", "--profile", "smoke", "--nb", "06", "01", "02", "--jobs", "2"])
@@ -337,7 +340,8 @@ def test_a_notebook_past_its_time_limit_is_stopped_and_named_with_its_cell(tmp_p
     at its limit, the error names the cell, and no kernel is left."""
     import nbformat
 
-    from whale_series import kernels, registry
+    from whale_series import kernels
+    from whale_utils.session import registry
 
     notebook = nbformat.v4.new_notebook(cells=[
         nbformat.v4.new_code_cell("SEED = 0", metadata={"tags": ["parameters"]}),

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from whale_series import kaggle_data, synthetic
+from whale_series import kaggle_data
+from whale_utils.data import synthetic
 
 CREDENTIAL_VARIABLES = ("KAGGLE_CONFIG_DIR", "KAGGLE_USERNAME", "KAGGLE_KEY", "KAGGLE_API_TOKEN",
                         "XDG_CONFIG_HOME")

@@ -16,7 +16,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from whale_series import browser, profile, synthetic
+from whale_series import browser
+from whale_utils.data import synthetic
+from whale_utils.session import profile
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = "01_overfit_baseline"

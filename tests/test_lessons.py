@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from whale_series import export, registry
+from whale_series import export
+from whale_utils.session import registry
 
 NOTEBOOKS = registry.NOTEBOOK_DIR
 
@@ -79,29 +80,39 @@ def test_notebooks_import_nothing_from_the_machinery():
         assert "whale_series" not in path.read_text(), path.name
 
 
-# The only places where the notebooks' package reaches the machinery: a notebook opened
-# alone (Colab) writes its profile's synthetic data; EfficientNet-Lite0's weights are
-# converted from PyTorch's file; 07's search can run on the cluster.
-SEAMS = {("backbones", "weights"), ("session", "profile"), ("session", "params"),
-         ("session", "record"), ("session", "registry"), ("gridsearch", "cluster")}
+def a_copy_of_02(tmp_path) -> Path:
+    """The notebooks as a new user has them after `cp 02_dropout.py 09_my_dropout.py`."""
+    for path in Path(NOTEBOOKS).glob(registry.PATTERN):
+        (tmp_path / path.name).write_text(path.read_text())
+    copy = tmp_path / "09_my_dropout.py"
+    copy.write_text((NOTEBOOKS / "02_dropout.py").read_text())
+    return copy
 
 
-def test_whale_utils_reaches_the_machinery_only_through_its_seams():
-    found = set()
-    for path in sorted((registry.ROOT / "whale_utils").glob("*.py")):
-        for line in path.read_text().splitlines():
-            match = re.match(r"\s*from whale_series(?:\.(\w+))? import \(?([\w, ]*)", line)
-            if match:
-                modules = [match.group(1)] if match.group(1) else \
-                    [name.split()[0] for name in match.group(2).split(",")]
-                found |= {(path.stem, module) for module in modules}
-            assert not re.match(r"\s*import whale_series", line), f"{path.name}: {line}"
-    assert found == SEAMS
+def test_a_name_exported_by_two_notebooks_is_refused_with_how_to_go_on(tmp_path, capsys):
+    copy = a_copy_of_02(tmp_path)
+    module = tmp_path / "lessons.py"
+    module.write_text("# the module as it was\n")
+    with pytest.raises(ValueError) as refused:
+        export.module_text(tmp_path)
+    message = str(refused.value)
+    for words in ("`dropout_cnn`", "notebooks/02_dropout.py", "notebooks/09_my_dropout.py",
+                  "Rename it", "`export` tag"):
+        assert words in message
+    assert export.main([], folder=tmp_path, module=module) == 1   # `make sync` stops
+    assert "`dropout_cnn`" in capsys.readouterr().err
+    assert module.read_text() == "# the module as it was\n"
+    assert export.main(["--check"], folder=tmp_path, module=module) == 1
+
+    # Either way on that the message gives works: the tag dropped, or the name changed.
+    source = copy.read_text()
+    copy.write_text(source.replace('tags=["export"]', ""))
+    assert "09_my_dropout" not in export.module_text(tmp_path)
+    copy.write_text(re.sub(r"\bdropout_cnn\b", "my_dropout_cnn", source))
+    assert "def my_dropout_cnn(" in export.module_text(tmp_path)
 
 
-def test_the_notebooks_package_stays_small():
-    """What a learner reads behind the notebooks, the exercises' checks included: at most
-    2,500 lines (the machinery is in whale_series)."""
-    lines = sum(len(path.read_text().splitlines())
-                for path in (registry.ROOT / "whale_utils").glob("*.py"))
-    assert lines <= 2500, f"whale_utils holds {lines} lines"
+def test_an_exported_cell_that_does_not_parse_is_named(tmp_path):
+    (tmp_path / "01_a.py").write_text('# %% tags=["export"]\ndef a(:\n    pass\n')
+    with pytest.raises(ValueError, match=r"notebooks/01_a.py: an exported cell does not parse"):
+        export.module_text(tmp_path)

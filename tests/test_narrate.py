@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from conftest import numbers_in, numbers_of, save_run
 
-from whale_series import record
 from whale_utils import metrics, narrate
+from whale_utils.session import record
 
 
 def run(model_hits: float | None, baseline_hits: float = 0.38, n: int = 900, seed: int = 0):

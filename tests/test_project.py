@@ -10,8 +10,9 @@ import nbformat
 import pytest
 import yaml
 
-from whale_series import kernels, params, profile, series
+from whale_series import kernels, series
 from whale_utils import augment, embedding
+from whale_utils.session import params, profile
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_NAMES = set(params.SHARED)
@@ -287,25 +288,50 @@ def test_notebook_prose_types_no_result_and_takes_the_students_figures_from_narr
                     f"{sentence!r}: the student's figures live in narrate.STUDENT"
 
 
-def test_the_two_packages_have_no_import_circle():
-    """Every import between the modules of whale_utils and whale_series, at the top or
-    inside a function, as a graph: no module reaches itself (cluster once imported series
-    back, and series imported cluster)."""
+PACKAGES = ("whale_utils", "whale_series")
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Every module of the two packages (sub-packages included) and the modules of theirs
+    it imports, at the top or inside a function, by ``import``, ``from`` or
+    ``importlib.import_module``."""
     import ast
 
-    packages = ("whale_utils", "whale_series")
+    modules = {}
+    for package in PACKAGES:
+        for path in (ROOT / package).rglob("*.py"):
+            parts = path.relative_to(ROOT).with_suffix("").parts
+            modules[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+
+    def ours(name):
+        return name.split(".")[0] in PACKAGES
+
     graph = {}
-    for package in packages:
-        for path in (ROOT / package).glob("*.py"):
-            imported = set()
-            for node in ast.walk(ast.parse(path.read_text())):
-                if isinstance(node, ast.ImportFrom) and node.module in packages:
-                    imported |= {f"{node.module}.{alias.name}" for alias in node.names}
-                elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
-                        tuple(f"{p}." for p in packages)):
-                    imported.add(".".join(node.module.split(".")[:2]))
-            graph[f"{package}.{path.stem}"] = imported - {f"{package}.{path.stem}"}
-    assert {"whale_series.series", "whale_series.cluster"} <= set(graph)
+    for module, path in modules.items():
+        imported = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                raise AssertionError(f"{path}: a relative import; write it in full")
+            if isinstance(node, ast.ImportFrom) and ours(node.module or ""):
+                imported |= {f"{node.module}.{alias.name}" if f"{node.module}.{alias.name}"
+                             in modules else node.module for alias in node.names}
+            elif isinstance(node, ast.Import):
+                imported |= {alias.name for alias in node.names if ours(alias.name)}
+            elif (isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(
+                    node.func, "id", None)) in ("import_module", "__import__") and node.args
+                  and isinstance(node.args[0], ast.Constant)
+                  and ours(str(node.args[0].value))):
+                imported.add(node.args[0].value)
+        graph[module] = imported - {module}
+    return graph
+
+
+def test_the_two_packages_have_no_import_circle():
+    """No module reaches itself through the imports between the modules of whale_utils
+    and whale_series (cluster once imported series back, and series imported cluster)."""
+    graph = import_graph()
+    assert {"whale_series.series", "whale_series.cluster", "whale_utils.session.registry",
+            "whale_utils.backbones.weights"} <= set(graph)
     assert "whale_series.kernels" in graph["whale_series.cluster"]
 
     def reaches(start, node, seen):
@@ -314,6 +340,17 @@ def test_the_two_packages_have_no_import_circle():
                 return True
         return False
     assert [module for module in graph if reaches(module, module, set())] == []
+
+
+def test_whale_utils_never_imports_whale_series():
+    """One direction: what a notebook runs is in whale_utils, and whale_series, which
+    drives notebooks from outside, imports it; never the reverse, even lazily."""
+    graph = import_graph()
+    assert "whale_utils.session.registry" in graph["whale_series.series"]   # it sees imports
+    assert {module: sorted(target for target in targets if target.startswith("whale_series"))
+            for module, targets in graph.items()
+            if module.startswith("whale_utils")
+            and any(target.startswith("whale_series") for target in targets)} == {}
 
 
 def test_the_runner_itself_prints_no_tensorflow_start_up_lines():

@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 import yaml
 
-from whale_series import links, params, profile, registry, series
+from whale_series import links, series
 from whale_utils import data, metrics, session
+from whale_utils.session import params, profile, registry
 
 
 def test_notebook_name_comes_from_the_runner_then_jupyter_then_vscode(monkeypatch):

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from whale_series import synthetic
+from whale_utils.data import synthetic
 
 
 def digest(folder):

@@ -21,8 +21,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from whale_series import links, registry, report, solutions
+from whale_series import links, report, solutions
 from whale_utils import narrate
+from whale_utils.session import registry
 
 STORY = """\
 A student project on the Kaggle *Humpback Whale Identification* competition (2019)
@@ -129,8 +130,9 @@ BEHIND = ["exercises", "report-and-book", "synthetic-data", "backbones", "metric
 def synthetic_statistics(output_dir: Path) -> str:
     """What the synthetic-data page adds: this profile's statistics next to the real
     competition's, when its data is synthetic and on this machine."""
-    from whale_series import profile, synthetic
     from whale_utils import data
+    from whale_utils.data import synthetic
+    from whale_utils.session import profile
 
     try:
         data_dir = (registry.NOTEBOOK_DIR / profile.load(output_dir.name)["DATA_DIR"])

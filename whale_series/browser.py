@@ -16,7 +16,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from whale_series import registry
+from whale_utils.session import registry
 
 # (page, picture): the landing page, notebook 01, and a "Behind the series" page whose
 # sidebar shows the book's navigation.

@@ -14,30 +14,13 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from whale_series import registry
-
-ADDRESS_VARIABLE = "DASK_SCHEDULER_ADDRESS"   # Dask's own: Client() connects to it
+from whale_utils.gridsearch import ADDRESS_VARIABLE
+from whale_utils.session import registry
 
 
 def scheduler_address(given: str | None = None) -> str | None:
     """The cluster to use: ``given`` (``SCHEDULER=``), else ``$DASK_SCHEDULER_ADDRESS``."""
     return given or os.environ.get(ADDRESS_VARIABLE) or None
-
-
-CONNECT_SECONDS = 5   # a scheduler that answers at all answers well within this
-
-
-def connect(address: str):
-    """A ``dask.distributed.Client``; a clear error when no scheduler answers."""
-    from dask.distributed import Client
-
-    try:
-        return Client(address, timeout=f"{CONNECT_SECONDS}s")
-    except (OSError, TimeoutError) as err:
-        raise SystemExit(f"error: SCHEDULER={address}: no Dask scheduler answers there "
-                         f"({err}). Start one (`dask scheduler`) and workers (`dask worker "
-                         f"{address} --nthreads 1`), or leave SCHEDULER empty to run here."
-                         ) from err
 
 
 def thread_shares(client) -> dict[str, int]:
@@ -96,7 +79,8 @@ def run_on_worker(notebook: str, params: dict, shares: dict[str, int]) -> dict:
 
 def run_notebooks(client, jobs: list[tuple[str, dict]], out_dir: Path
                   ) -> dict[str, tuple[float, str | None]]:
-    """Submit each (notebook, parameters) to the cluster of ``client`` (``connect``), at
+    """Submit each (notebook, parameters) to the cluster of ``client``
+    (``whale_utils.gridsearch.connect``), at
     most one per worker thread at a time, in the order given; write what comes back under
     ``out_dir``."""
     from dask.distributed import as_completed

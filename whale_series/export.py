@@ -13,11 +13,12 @@ exactly what the notebook taught, and a test fails when the two differ.
 
 from __future__ import annotations
 
+import ast
 import re
 import sys
 from pathlib import Path
 
-from whale_series import registry
+from whale_utils.session import registry
 
 MODULE = registry.ROOT / "whale_utils" / "lessons.py"
 CELL = re.compile(r"^# %%(.*)$", re.M)
@@ -35,16 +36,44 @@ def exported_cells(path: Path) -> list[str]:
             if re.search(r"tags=\[[^\]]*\"export\"", header) and "[markdown]" not in header]
 
 
+def defined_names(cell: str, notebook: str) -> list[str]:
+    """The names an exported cell defines at its top level (functions, classes, variables)."""
+    try:
+        tree = ast.parse(cell)
+    except SyntaxError as err:
+        raise ValueError(f"notebooks/{notebook}.py: an exported cell does not parse "
+                         f"(line {err.lineno} of the cell): {err.msg}") from err
+    found = []
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            found.append(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            found += [name.id for target in targets for name in ast.walk(target)
+                      if isinstance(name, ast.Name)]
+    return found
+
+
 def module_text(folder: Path = registry.NOTEBOOK_DIR) -> str:
     """The generated module: the exported cells' imports, merged, then each notebook's
     cells. An exported cell imports what it uses, one import a line; its imports of
     earlier lessons (``whale_utils.lessons``) are dropped: they are in the same module."""
     modules: set[str] = set()
     names: dict[str, set[str]] = {}
+    defined_by: dict[str, str] = {}
     pieces = []
     for name in registry.notebooks(folder):
         code = []
         for cell in exported_cells(Path(folder) / f"{name}.py"):
+            for defined in defined_names(cell, name):
+                if defined_by.get(defined, name) != name:
+                    raise ValueError(
+                        f"notebooks/{name}.py exports `{defined}`, which "
+                        f"notebooks/{defined_by[defined]}.py already exports: a second "
+                        f"definition would silently replace the first for every later "
+                        f"notebook. Rename it in notebooks/{name}.py, or remove the "
+                        f"`export` tag from its cell there if it only uses its own copy.")
+                defined_by[defined] = name
             lines = cell.splitlines()
             for line in filter(lambda line: line.startswith(IMPORT), lines):
                 words = line.split("#")[0].split()
@@ -66,18 +95,24 @@ def module_text(folder: Path = registry.NOTEBOOK_DIR) -> str:
     return HEADER + "\n".join(imports) + "\n\n\n" + "\n\n\n".join(pieces) + "\n"
 
 
-def main(argv: list[str]) -> int:
-    text = module_text()
-    current = MODULE.read_text(encoding="utf-8") if MODULE.is_file() else ""
+def main(argv: list[str], folder: Path = registry.NOTEBOOK_DIR, module: Path = MODULE) -> int:
+    """Rewrite ``module`` from the notebooks in ``folder`` (``--check``: only compare);
+    a refused cell stops with its message and leaves ``module`` as it was."""
+    try:
+        text = module_text(folder)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    current = module.read_text(encoding="utf-8") if module.is_file() else ""
     if "--check" in argv:
         if text != current:
-            print(f"{MODULE} differs from the notebooks' exported cells: run make sync",
+            print(f"{module} differs from the notebooks' exported cells: run make sync",
                   file=sys.stderr)
             return 1
         return 0
     if text != current:
-        MODULE.write_text(text, encoding="utf-8")
-        print(f"{MODULE.relative_to(registry.ROOT)}: written from the notebooks' exported cells")
+        module.write_text(text, encoding="utf-8")
+        print(f"{module}: written from the notebooks' exported cells")
     return 0
 
 

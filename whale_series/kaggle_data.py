@@ -19,7 +19,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-from whale_series import registry
+from whale_utils.session import registry
 
 COMPETITION = "humpback-whale-identification"
 PHOTOS = 25361             # photos in the competition's train/ (and rows in train.csv)

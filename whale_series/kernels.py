@@ -16,7 +16,8 @@ from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
 
-from whale_series import console, registry
+from whale_series import console
+from whale_utils.session import registry
 
 
 def kernel_threads(jobs: int, cores: int | None = None) -> dict[str, str]:

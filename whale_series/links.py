@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from whale_series import registry
+from whale_utils.session import registry
 
 COLAB_BADGE = "https://colab.research.google.com/assets/colab-badge.svg"
 

@@ -13,9 +13,9 @@ import sys
 import textwrap
 from pathlib import Path
 
-from whale_series import registry
-from whale_series.record import rows_path
 from whale_utils import metrics, narrate
+from whale_utils.session import registry
+from whale_utils.session.record import rows_path
 
 
 def load_metrics(output_dir: str | Path) -> list[dict]:

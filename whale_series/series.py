@@ -24,9 +24,10 @@ import warnings
 from concurrent.futures import CancelledError, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 
-from whale_series import cluster, console, kernels, profile, registry
+from whale_series import cluster, console, kernels
 from whale_series import solutions as solutions_module
-from whale_utils import data
+from whale_utils import data, gridsearch
+from whale_utils.session import profile, registry
 
 ROOT = registry.ROOT
 NOTEBOOK_DIR = registry.NOTEBOOK_DIR
@@ -77,7 +78,7 @@ def prepare_data(settings: dict, name: str) -> None:
     """Generate the profile's synthetic data if needed, or check that its data exists."""
     data_dir = (NOTEBOOK_DIR / settings["DATA_DIR"]).resolve()
     if "synthetic" in settings:
-        from whale_series import synthetic
+        from whale_utils.data import synthetic
 
         options = settings["synthetic"]
         start = time.perf_counter()
@@ -175,7 +176,7 @@ RUN_LOG = "run.log"     # what the runner said, in outputs/<profile>/logs/, what
 def _run(name: str, settings: dict, chosen: list[str], out_dir: Path, jobs: int,
          scheduler: str | None, share_cores: bool | None, sources: dict | None = None) -> Path:
     address = cluster.scheduler_address(scheduler)
-    client = cluster.connect(address) if address else None   # no cluster: stop before any work
+    client = gridsearch.connect(address) if address else None   # no cluster: stop before any work
     with client or contextlib.nullcontext():     # the client closes, whatever happens
         prepare_data(settings, name)
         decode_once(settings, chosen)
@@ -472,7 +473,7 @@ def command(args: argparse.Namespace) -> int:
         prepare_data(settings, args.profile)
         data_dir = (NOTEBOOK_DIR / settings["DATA_DIR"]).resolve()
         if args.stats or args.gallery:
-            from whale_series import synthetic
+            from whale_utils.data import synthetic
         if args.stats:
             print(synthetic.format_statistics(synthetic.statistics(data_dir)))
         if args.gallery:

@@ -14,7 +14,7 @@ from pathlib import Path
 import jupytext
 import nbformat
 
-from whale_series import registry
+from whale_utils.session import registry
 
 FOLDER = registry.NOTEBOOK_DIR / "solutions"
 ANSWER = re.compile(r"answer-\d+$")

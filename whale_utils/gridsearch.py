@@ -1,11 +1,14 @@
 """Running notebook 07's grid search (taught in the notebook: ``lessons.student_grid_search``)
-here or on a Dask cluster, and its table."""
+here or on a Dask cluster, and its table; ``connect`` is the one way to a cluster (the
+series' Dask runner, ``whale_series.cluster``, connects with it too)."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import time
+
+ADDRESS_VARIABLE = "DASK_SCHEDULER_ADDRESS"   # Dask's own: Client() connects to it
 
 
 def fit(search, features, labels, scheduler: str | None = None, **fit_params):
@@ -18,7 +21,7 @@ def fit(search, features, labels, scheduler: str | None = None, **fit_params):
 
     from sklearn.base import clone
 
-    scheduler = scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS")
+    scheduler = scheduler or os.environ.get(ADDRESS_VARIABLE)
     # On a cluster the best optimizer is refit here, after the Dask client has closed:
     # its threads draw from Python's global random generator, which Keras uses too.
     search.set_params(refit=not scheduler, n_jobs=-1 if scheduler else None)
@@ -43,10 +46,24 @@ def on_cluster(scheduler: str | None):
         return
     import joblib
 
-    from whale_series.cluster import connect
-
     with connect(scheduler), joblib.parallel_backend("dask"):
         yield
+
+
+CONNECT_SECONDS = 5   # a scheduler that answers at all answers well within this
+
+
+def connect(address: str):
+    """A ``dask.distributed.Client``; a clear error when no scheduler answers."""
+    from dask.distributed import Client
+
+    try:
+        return Client(address, timeout=f"{CONNECT_SECONDS}s")
+    except (OSError, TimeoutError) as err:
+        raise SystemExit(f"error: SCHEDULER={address}: no Dask scheduler answers there "
+                         f"({err}). Start one (`dask scheduler`) and workers (`dask worker "
+                         f"{address} --nthreads 1`), or leave SCHEDULER empty to run here."
+                         ) from err
 
 
 def grid_table(search):

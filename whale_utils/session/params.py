@@ -84,7 +84,7 @@ def _optimizers(value) -> list[str]:
 
 
 def _backbones() -> tuple[str, ...]:
-    from whale_series.weights import BACKBONES
+    from whale_utils.backbones.weights import BACKBONES
 
     return BACKBONES
 

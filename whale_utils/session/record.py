@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from whale_series import registry
 from whale_utils import data, metrics, narrate
+from whale_utils.session import registry
 from whale_utils.training import tensorflow_threads
 
 LIBRARIES = ("tensorflow-cpu", "tensorflow", "keras", "scikeras", "scikit-learn",

@@ -12,8 +12,6 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from whale_series import params, record, registry
-
 
 def notebook_name(namespace: dict) -> str | None:
     """``NN_name`` of the running notebook (from the runner's ``NOTEBOOK``, Jupyter or VS
@@ -38,6 +36,8 @@ class NotebookRun:
     @property
     def title(self) -> str:
         """``NN · model`` for figures, from the notebook's front matter."""
+        from whale_utils.session import registry
+
         if self.notebook is None:
             return ""
         number = self.notebook.split("_")[0]
@@ -65,6 +65,7 @@ class NotebookRun:
         from IPython.display import Markdown, display
 
         from whale_utils import metrics, narrate, plots
+        from whale_utils.session import record
 
         print(metrics.format_results(result))
         figure = plots.plot_baseline_comparison(result, self.title)
@@ -86,6 +87,7 @@ class NotebookRun:
         """Write ``OUTPUT_DIR/metrics/<notebook>.json`` with the parameters the run used
         (the rows ``whales`` really read, the backbone weights it really had)."""
         from whale_utils import models
+        from whale_utils.session import record
 
         if self.notebook is None:
             print("metrics not written: this kernel does not say which notebook it runs "
@@ -106,9 +108,10 @@ def start(namespace: dict) -> NotebookRun:
     """Set a notebook up from its parameters (``globals()``): the profile's synthetic data
     written if missing, every parameter checked, versions printed, seeds set."""
     from whale_utils import training
+    from whale_utils.session import params, record
 
     if "DATA_DIR" in namespace:
-        from whale_series.profile import prepare_synthetic_data
+        from whale_utils.session.profile import prepare_synthetic_data
 
         prepare_synthetic_data(namespace["DATA_DIR"])
     checked = params.check(namespace)

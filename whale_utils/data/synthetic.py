@@ -8,7 +8,7 @@ sky, exposure, colour cast, uneven light, blur, grey-scale and JPEG quality. The
 file follows the real data's shape: 38 % ``new_whale`` (each a different, never-seen
 individual) and the real distribution of images per known whale.
 
-    python -m whale_series.synthetic --out data/synthetic/default --images 2000 --seed 0
+    python -m whale_utils.data.synthetic --out data/synthetic/default --images 2000 --seed 0
 
 Same seed and options give byte-identical files.
 """
@@ -506,7 +506,7 @@ def gallery(folder: str | Path, path: str | Path, whales: int = 6, photos: int =
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m whale_series.synthetic",
+    parser = argparse.ArgumentParser(prog="python -m whale_utils.data.synthetic",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", required=True, help="folder to write train/ and train.csv")
     parser.add_argument("--images", type=int, default=2000, help="number of photos")

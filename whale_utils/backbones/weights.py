@@ -26,8 +26,8 @@ import keras
 import numpy as np
 from keras import layers
 
-from whale_series import torch_legacy
 from whale_utils import data
+from whale_utils.backbones import torch_legacy
 
 BACKBONES = ("efficientnet-lite0", "resnet50v2")   # what the series builds
 

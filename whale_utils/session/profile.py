@@ -11,8 +11,8 @@ from pathlib import Path
 
 import yaml
 
-from whale_series import registry
 from whale_utils import data
+from whale_utils.session import registry
 
 FOLDER = registry.NOTEBOOK_DIR / "params"
 
@@ -64,7 +64,7 @@ def prepare_synthetic_data(data_dir: str | Path) -> bool:
     """Write the synthetic data a profile reads from ``.../synthetic/<profile>`` when it is
     missing (a notebook opened alone, as in Colab). ``False`` when ``data_dir`` is not
     such a folder or already has its ``train.csv``."""
-    from whale_series import synthetic
+    from whale_utils.data import synthetic
 
     folder = Path(data_dir)
     if (folder / "train.csv").is_file() or folder.parent.name != "synthetic":

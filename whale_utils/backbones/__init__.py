@@ -7,7 +7,7 @@
   (``BACKBONE_WEIGHTS="auto"`` goes without them, and says so, when it cannot).
 
 ``choose_weights`` (where the weights come from) and the networks themselves are built in
-``whale_series.weights``.
+``whale_utils.backbones.weights``.
 
 Every backbone takes uint8 photos and carries its own preprocessing as its first layer;
 ``feature_extractor`` resizes the photos inside the model to the size the backbone sees.
@@ -23,7 +23,7 @@ import keras
 import numpy as np
 from keras import layers
 
-from whale_series.weights import (
+from whale_utils.backbones.weights import (
     BackboneWeights,
     choose_weights,
     lite0_model,

@@ -19,7 +19,7 @@ import pandas as pd
 from sklearn.preprocessing import LabelEncoder
 
 NEW_WHALE = "new_whale"
-SYNTHETIC_MARKER = ".whale_synthetic.json"  # written by whale_series.synthetic
+SYNTHETIC_MARKER = ".whale_synthetic.json"  # written by whale_utils.data.synthetic
 COLUMNS = ("Image", "Id")
 SPLITS = ("last-rows", "known")
 RENAMED_SPLITS = {"seed": "last-rows"}     # old value: new name (the old one still works)
