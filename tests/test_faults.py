@@ -95,7 +95,7 @@ def test_the_console_shows_a_warning_as_one_line_that_says_what_to_do(tmp_path):
     test's own, with its image cache placed under a file."""
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
-    start = ("import runpy, sys; from whale_series import profile\n"
+    start = ("import runpy, sys; from whale_utils.session import profile\n"
              "smoke = {**profile.load('smoke'), 'OUTPUT_DIR': sys.argv[1]}\n"
              "profile.load = lambda name: smoke\n"
              "sys.argv = ['series', 'run', '--profile', 'smoke', '--nb', '06']\n"

@@ -18,7 +18,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
 from bench import matmul_gflops  # noqa: E402
 
-from whale_series import registry, solutions  # noqa: E402
+from whale_series import solutions  # noqa: E402
+from whale_utils.session import registry  # noqa: E402
 
 VERDICT = re.compile(r"Exercise (\d\.\d), (right|not yet|not answered)")
 

@@ -1,4 +1,12 @@
-"""Shared code of the whale-notebooks series: one module per concern."""
+"""Everything the whale-notebooks notebooks run: one module per concern.
+
+Its top level is what the notebooks call (``data``, ``augment``, ``backbones``, ``models``,
+``embedding``, ``training``, ``gridsearch``, ``compat``, ``metrics``, ``narrate``,
+``plots``, ``session``, ``exercises``, and ``lessons``, generated from the notebooks).
+What three of those calls run behind them sits in their sub-packages: ``session``'s
+parameters' checks, profiles, metrics record and registry of notebooks; ``backbones``'
+weights and the reader of their PyTorch file; ``data``'s synthetic stand-in. Nothing here
+imports ``whale_series``, which drives the notebooks from outside."""
 
 import os
 

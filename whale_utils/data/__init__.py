@@ -3,6 +3,7 @@
 The loader never knows whether it reads the real photos or the synthetic stand-in.
 Images are decoded with ``tf.data`` into uint8 arrays (never float64): the model
 rescales. Decoded arrays are cached on disk, keyed by data set, rows and image size.
+The synthetic stand-in itself is drawn by ``whale_utils.data.synthetic``.
 """
 
 from __future__ import annotations

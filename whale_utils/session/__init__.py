@@ -4,6 +4,11 @@
     ...
     run.show(result, history)           # Evaluate: table, curves, what this run shows
     run.save_metrics(result, history, whales=whales, model=model)   # the metrics JSON
+
+Behind these calls, in this package: ``params`` (the parameters cell's checks),
+``profile`` (the named parameter sets, and the synthetic data a notebook writes when it is
+missing), ``record`` (versions and the metrics JSON) and ``registry`` (the notebooks,
+found from their files).
 """
 
 from __future__ import annotations
