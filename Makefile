@@ -69,8 +69,8 @@ html: $(STAMP) ## render notebooks and report of PROFILE as a site: outputs/PROF
 screenshots: $(STAMP) ## redraw docs/book-*.png from the default run's book (after make run-all)
 	$(PY) -m whale_series.browser outputs/default docs
 
-data-kaggle: $(STAMP) ## download, unpack and verify the competition into data/kaggle/ (Kaggle API token)
-	$(PY) -m whale_series.kaggle_data
+data-kaggle: $(STAMP) ## download (once) and verify the competition's photos, where DATA_DIR = "kaggle" finds them (or OUT=folder)
+	$(PY) -m whale_utils.data.competition $(if $(OUT),--out $(OUT))
 
 stats: $(STAMP) ## statistics of PROFILE's synthetic data next to the real data's
 	$(PY) -m whale_series.series data --profile $(PROFILE) --stats

@@ -27,6 +27,7 @@ from pathlib import Path
 from whale_series import cluster, console, kernels
 from whale_series import solutions as solutions_module
 from whale_utils import data, gridsearch
+from whale_utils.data import competition
 from whale_utils.session import profile, registry
 
 ROOT = registry.ROOT
@@ -75,21 +76,27 @@ def sync_pairs(notebooks: list[str], folder: Path | None = None) -> None:
 
 
 def prepare_data(settings: dict, name: str) -> None:
-    """Generate the profile's synthetic data if needed, or check that its data exists."""
-    data_dir = (NOTEBOOK_DIR / settings["DATA_DIR"]).resolve()
+    """Generate the profile's synthetic data if needed, or find (and verify once) its real
+    data: ``DATA_DIR: kaggle`` goes the way a notebook goes, through kagglehub."""
     if "synthetic" in settings:
         from whale_utils.data import synthetic
 
+        data_dir = (NOTEBOOK_DIR / settings["DATA_DIR"]).resolve()
         options = settings["synthetic"]
         start = time.perf_counter()
         synthetic.generate(data_dir, options["images"], options["seed"], options["size"])
         print(f"data: {data_dir} ready ({options['images']} synthetic images, "
               f"{time.perf_counter() - start:.1f} s)")
-    elif not (data_dir / "train.csv").is_file():
+        return
+    try:
+        data_dir = competition.data_folder(settings["DATA_DIR"], NOTEBOOK_DIR)
+    except competition.KaggleDataError as err:
+        raise SystemExit(f"error: profile {name!r} reads the competition's photos: {err}") from None
+    if not (data_dir / "train.csv").is_file():
         raise SystemExit(
             f"error: profile {name!r} reads the real Kaggle data from {data_dir}, which has no "
-            "train.csv. Download the competition's train.zip and train.csv into that folder "
-            "(see data/README.md), or run a synthetic profile: PROFILE=default")
+            "train.csv. Set DATA_DIR: kaggle in notebooks/params/" f"{name}.yaml (see "
+            "data/README.md), or run a synthetic profile: PROFILE=default")
 
 
 def decode_once(settings: dict, notebooks: list[str]) -> None:
@@ -98,7 +105,10 @@ def decode_once(settings: dict, notebooks: list[str]) -> None:
     wanted = {(p["DATA_DIR"], p["N_ROWS"], p["IMG_SIZE"])
               for p in (profile.parameters(settings, nb) for nb in notebooks) if "IMG_SIZE" in p}
     for data_dir, n_rows, img_size in sorted(wanted, key=str):
-        folder = (NOTEBOOK_DIR / data_dir).resolve()
+        try:
+            folder = competition.data_folder(data_dir, NOTEBOOK_DIR)
+        except competition.KaggleDataError:   # the notebook says it, in its own words
+            continue
         start = time.perf_counter()
         try:
             frame = data.read_labels(folder, n_rows)
@@ -382,7 +392,7 @@ def golden(notebooks: list[str] | None = None) -> None:
     for notebook in chosen:
         params = profile.parameters(settings, notebook)
         # The golden copies live two folders below the root, the sources one.
-        params = {k: (f"../{v}" if k in ("DATA_DIR", "OUTPUT_DIR") else v)
+        params = {k: (f"../{v}" if k in ("DATA_DIR", "OUTPUT_DIR") and v != competition.KAGGLE else v)
                   for k, v in params.items()}
         params["OUTPUT_DIR"] = "../../outputs/golden"
         print(f"== golden {notebook}", flush=True)

@@ -111,7 +111,8 @@ class NotebookRun:
 
 def start(namespace: dict) -> NotebookRun:
     """Set a notebook up from its parameters (``globals()``): the profile's synthetic data
-    written if missing, every parameter checked, versions printed, seeds set."""
+    written if missing, ``DATA_DIR = "kaggle"`` replaced by the folder of the competition's
+    photos, every parameter checked, versions printed, seeds set."""
     from whale_utils import training
     from whale_utils.session import params, record
 
@@ -120,6 +121,9 @@ def start(namespace: dict) -> NotebookRun:
 
         prepare_synthetic_data(namespace["DATA_DIR"])
     checked = params.check(namespace)
+    if checked.get("DATA_DIR") != namespace.get("DATA_DIR"):   # "kaggle": found, verified
+        namespace["DATA_DIR"] = checked["DATA_DIR"]
+        print(f"DATA_DIR = {checked['DATA_DIR']!r}: the competition's photos, verified")
     name = notebook_name(namespace)
     record.print_versions()
     print(f"notebook: {name or 'unnamed (metrics will not be written)'}")

@@ -15,7 +15,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from whale_utils.data import RENAMED_SPLITS, SPLITS, split_name
+from whale_utils.data import RENAMED_SPLITS, SPLITS, competition, split_name
 
 VERBOSITY = (0, 1, 2)
 MONITORED = ("val_loss", "val_accuracy", "loss", "accuracy")   # what a callback can watch
@@ -161,8 +161,21 @@ def check(namespace: dict) -> dict:
 
         backbones.choose_weights(checked["BACKBONE"], checked.get("BACKBONE_WEIGHTS", "auto"))
     data_dir = checked.get("DATA_DIR")
-    if data_dir is not None and not (Path(data_dir) / "train.csv").is_file():
-        raise ParameterError(
-            f"DATA_DIR={data_dir!r}: no train.csv there (looked in {os.path.abspath(data_dir)}). "
-            "For the synthetic data run `make data`; for the real data see data/README.md")
+    if data_dir is not None:
+        folder = data_folder(data_dir)
+        if not (folder / "train.csv").is_file():
+            raise ParameterError(
+                f"DATA_DIR={data_dir!r}: no train.csv there (looked in {os.path.abspath(folder)}). "
+                "For the synthetic data run `make data`; for the competition's photos write "
+                'DATA_DIR = "kaggle" (see data/README.md)')
+        checked["DATA_DIR"] = str(folder) if data_dir == competition.KAGGLE else data_dir
     return checked
+
+
+def data_folder(data_dir: str) -> Path:
+    """The folder ``DATA_DIR`` names; ``"kaggle"`` is located (and verified once) here,
+    before any long work."""
+    try:
+        return competition.data_folder(data_dir)
+    except competition.KaggleDataError as err:
+        raise ParameterError(f"DATA_DIR={data_dir!r}: {err}") from None

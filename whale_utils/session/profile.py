@@ -75,8 +75,7 @@ def prepare_synthetic_data(data_dir: str | Path) -> bool:
     if not options:
         return False
     print(f"writing the {folder.name!r} profile's synthetic data to {folder} "
-          f"({options['images']} photos). For the competition's photos set DATA_DIR to the "
-          "folder of its train.csv and train/: `make data-kaggle` (in Colab: "
-          "`!python -m whale_series.kaggle_data --out /content/kaggle`), see data/README.md")
+          f"({options['images']} photos). For the competition's photos write "
+          'DATA_DIR = "kaggle" (in a Kaggle Notebook, Colab or at home: see data/README.md)')
     synthetic.generate(folder, options["images"], options["seed"], options["size"])
     return True
