@@ -23,6 +23,7 @@ import json
 import os
 import shutil
 import sys
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -46,6 +47,15 @@ REJECTED = ("Kaggle did not accept the credential (401): it is expired, revoked 
 
 class KaggleDataError(RuntimeError):
     """The real data could not be had or verified; the message says what to do."""
+
+
+def import_kagglehub():
+    """kagglehub, its progress bars as text where Jupyter has no widgets (without tqdm's
+    warning about it)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="IProgress not found")
+        import kagglehub
+    return kagglehub
 
 
 def place(environ=os.environ) -> str:
@@ -91,6 +101,7 @@ def prepare_credentials(environ=os.environ) -> bool:
         xdg = Path(environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "kaggle"
         if (xdg / "kaggle.json").is_file() and not (Path.home() / ".kaggle" / "kaggle.json").is_file():
             environ["KAGGLE_CONFIG_DIR"] = str(xdg)
+    import_kagglehub()
     from kagglehub.config import get_kaggle_credentials
 
     try:
@@ -179,8 +190,9 @@ def require_credentials() -> None:
 
 def download(output_dir: Path | None = None) -> str:
     """``kagglehub.competition_download``, its failures told as what to do."""
-    import kagglehub
     import requests
+
+    kagglehub = import_kagglehub()
     from kagglehub.exceptions import KaggleApiHTTPError, UnauthenticatedError
 
     try:
