@@ -102,7 +102,7 @@ lock: $(STAMP) ## compile requirements.lock (pinned, hashed) from pyproject.toml
 	  echo "      - -e ."; } > environment.yml
 	@touch $(STAMP)
 
-clean: ## delete outputs/ and generated synthetic data (never data/kaggle)
+clean: ## delete outputs/ and generated synthetic data (never the real photos)
 	rm -rf outputs
 	@for d in data/synthetic/*/; do \
 	  if [ -f "$$d/.whale_synthetic.json" ]; then rm -rf "$$d"; echo "removed $$d"; \

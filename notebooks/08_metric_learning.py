@@ -21,7 +21,7 @@
 # %% [markdown]
 # # 08 · Metric learning: an embedding, nearest whales, and `new_whale` as a threshold
 #
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/whale-notebooks/whale-notebooks/blob/v1.1.0/notebooks/08_metric_learning.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/whale-notebooks/whale-notebooks/blob/v1.1.0/notebooks/08_metric_learning.ipynb) [![Open In Kaggle](https://kaggle.com/static/images/open-in-kaggle.svg)](https://kaggle.com/kernels/welcome?src=https://github.com/whale-notebooks/whale-notebooks/blob/v1.1.0/notebooks/08_metric_learning.ipynb)
 #
 # The seven notebooks so far trained a softmax over every Id. Most whales have one or
 # two training photos, and a softmax cannot learn a class from one example; `new_whale`,
@@ -36,7 +36,16 @@
 # similarity; and a `new_whale` threshold tuned on held-out training rows. The same
 # rows, split and scoring as notebooks 01-07.
 
+# %% [markdown]
+# **Parameters.** The values below are laptop-sized and read the synthetic stand-in.
+# `DATA_DIR = "kaggle"` reads the competition's real photos instead: attached in a Kaggle
+# Notebook, downloaded once with your Kaggle token in Colab or at home (see
+# `data/README.md`). `PROFILE = "seed"` is the student's own setting on those photos in one
+# switch: the first 10,000 rows at 100 px for 10 epochs (and, from notebook 04 on,
+# ResNet50V2 as the backbone); it replaces every value below. A GPU is advised for it.
+
 # %% tags=["parameters"]
+PROFILE = None
 DATA_DIR = "../data/synthetic/default"
 N_ROWS = 3000
 IMG_SIZE = 48
@@ -68,10 +77,11 @@ NEW_WHALE_THRESHOLD = None
 # held-out training rows (a number fixes it, to see what a wrong one costs).
 
 # %% active="ipynb"
-# # Colab: install the series' package (nothing happens where it is installed)
+# # Colab or Kaggle: install the series' package (nothing happens where it is installed)
 # import importlib.util, subprocess, sys  # noqa: E401
 # if not importlib.util.find_spec("whale_utils"):
-#     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "git+https://github.com/whale-notebooks/whale-notebooks@v1.1.0"], check=True)  # noqa: E501
+#     if subprocess.run([sys.executable, "-m", "pip", "install", "-q", "git+https://github.com/whale-notebooks/whale-notebooks@v1.1.0"]).returncode:  # noqa: E501
+#         raise SystemExit("pip could not install the series' package (its message is above). In a Kaggle Notebook that is most often the internet being off: Settings, Internet on (it needs a verified phone number), then run this cell again. The competition's data needs no internet.")  # noqa: E501
 
 # %%
 import itertools

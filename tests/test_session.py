@@ -2,6 +2,7 @@
 parameters it ran with; the renamed split; the repository URL written once."""
 
 import json
+import re
 import subprocess
 import sys
 import zipfile
@@ -84,8 +85,8 @@ def test_colab_badge_and_install_line_use_the_one_repository_url(name):
     assert wanted["badge"] in source, "run `make sync` to set the badge from pyproject.toml"
     assert wanted["install"] in source and wanted["solutions"] in source
     repository = links.repository_url().removeprefix("https://github.com/")
-    assert source.count(repository) == 3      # the badge's, the install line's and the
-    #                                           solutions', no other
+    assert source.count(repository) == 4      # the two badges', the install line's and
+    #                                           the solutions', no other
 
 
 def test_colab_takes_notebook_and_package_at_the_release_tag_not_main():
@@ -96,6 +97,8 @@ def test_colab_takes_notebook_and_package_at_the_release_tag_not_main():
     assert wanted["install"].endswith(f"whale-notebooks@v{version}")
     assert f"/blob/v{version}/notebooks/01_overfit_baseline.ipynb" in wanted["badge"]
     assert "/main/" not in wanted["badge"] and "@main" not in wanted["install"]
+    assert wanted["badge"].count(f"/blob/v{version}/notebooks/01_overfit_baseline.ipynb") == 2
+    assert "https://kaggle.com/kernels/welcome?src=https://github.com/" in wanted["badge"]
 
 
 @pytest.mark.parametrize("name", series.NOTEBOOKS)
@@ -135,3 +138,34 @@ def test_the_installed_package_carries_the_profiles_and_the_url(tmp_path):
     assert {f"whale_utils/profiles/{p}.yaml" for p in profile.names()} <= set(names)
     meta = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("METADATA"))).decode()
     assert f"Project-URL: Repository, {links.repository_url()}" in meta
+
+
+def test_profile_seed_is_the_students_setting_in_one_switch(capsys):
+    """``PROFILE = "seed"`` in notebook 04's parameters cell: the student's rows, size,
+    epochs and ResNet50V2 on the competition's photos, in place of the cell's values."""
+    cell = {}
+    exec(re.search(r'# %% tags=\["parameters"\]\n(.*?)\n\n',
+                   (registry.NOTEBOOK_DIR / "04_transfer_learning.py").read_text(), re.S)[1], {}, cell)
+    assert cell["PROFILE"] is None and cell["N_ROWS"] != 10000
+    cell["PROFILE"] = "seed"
+    chosen = profile.apply(cell, "seed", "04_transfer_learning")
+    assert (cell["N_ROWS"], cell["IMG_SIZE"], cell["EPOCHS"]) == (10000, 100, 10)
+    assert (cell["DATA_DIR"], cell["BACKBONE"], cell["BACKBONE_WEIGHTS"]) == \
+        ("kaggle", "resnet50v2", "imagenet")
+    assert set(chosen) <= set(cell) and "DROPOUT" not in chosen
+    assert "PROFILE = 'seed': DATA_DIR = 'kaggle', N_ROWS = 10000" in capsys.readouterr().out
+
+
+def test_profile_replaces_the_cell_in_session_start(tmp_path, monkeypatch):
+    monkeypatch.chdir(registry.NOTEBOOK_DIR)
+    cell = {"PROFILE": "smoke", "DATA_DIR": "elsewhere", "N_ROWS": 3, "IMG_SIZE": 48,
+            "SEED": 1, "OUTPUT_DIR": str(tmp_path / "mine")}
+    run = session.start(cell)
+    smoke = profile.load("smoke")
+    assert (run.params["N_ROWS"], run.params["IMG_SIZE"]) == (smoke["N_ROWS"], smoke["IMG_SIZE"])
+    assert cell["DATA_DIR"] == smoke["DATA_DIR"] and "EPOCHS" not in cell
+
+
+def test_an_unknown_profile_is_named_with_the_choices():
+    with pytest.raises(params.ParameterError, match=r"PROFILE='sed'.*'seed'"):
+        session.start({"PROFILE": "sed"})

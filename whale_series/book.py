@@ -253,7 +253,7 @@ def write_project(output_dir: Path, source: Path) -> list[str]:
             print(f"note: {executed} was run before the last edit of {source_py}: the book shows "
                   f"that earlier run; `make run NB={notebook[:2]}` runs the edited notebook")
         page = executed.read_text(encoding="utf-8")
-        page = re.sub(r"\[!\[Open In Colab\]\([^)]*\)\]", "[Open in Colab]", page)  # no image
+        page = re.sub(r"\[!\[Open In (Colab|Kaggle)\]\([^)]*\)\]", r"[Open in \1]", page)  # no image
         page = json.dumps(with_solutions(parameters_once(json.loads(page), output_dir.name),
                                          notebook), indent=1)
         (source / f"{notebook}.ipynb").write_text(page, encoding="utf-8")

@@ -1,5 +1,6 @@
-"""Where the notebooks link to: the repository, the release tag, Colab; `make sync`
-stamps each notebook's Colab badge and install line from ``pyproject.toml``."""
+"""Where the notebooks link to: the repository, the release tag, Colab, Kaggle; `make
+sync` stamps each notebook's Colab and Kaggle badges and install line from
+``pyproject.toml``."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 from whale_utils.session import registry
 
 COLAB_BADGE = "https://colab.research.google.com/assets/colab-badge.svg"
+KAGGLE_BADGE = "https://kaggle.com/static/images/open-in-kaggle.svg"
 
 
 def _project() -> dict | None:
@@ -54,17 +56,25 @@ def colab_url(name: str) -> str:
             f"/notebooks/{name}.ipynb")
 
 
+def kaggle_url(name: str) -> str:
+    """Where Kaggle opens the notebook ``name`` as a new Kaggle Notebook (the repository's
+    copy at the release tag)."""
+    return (f"https://kaggle.com/kernels/welcome?src={repository_url()}/blob/{release_tag()}"
+            f"/notebooks/{name}.ipynb")
+
+
 def links(name: str) -> dict[str, str]:
     """The lines of a notebook that carry the repository URL, as they must read: the
     notebook, the package and the exercises' solutions all at the release tag."""
     solutions = f"notebooks/solutions/{name}.py"
-    return {"badge": f"# [![Open In Colab]({COLAB_BADGE})]({colab_url(name)})",
+    return {"badge": f"# [![Open In Colab]({COLAB_BADGE})]({colab_url(name)}) "
+                     f"[![Open In Kaggle]({KAGGLE_BADGE})]({kaggle_url(name)})",
             "install": f"git+{repository_url()}@{release_tag()}",
             "solutions": f"# [`{solutions}`]({repository_url()}/blob/{release_tag()}/{solutions})"}
 
 
 def stamp_links(path: Path) -> bool:
-    """Rewrite a notebook source's Colab badge, install line and solutions link from
+    """Rewrite a notebook source's Colab and Kaggle badges, install line and solutions link from
     ``repository_url``; ``True`` when the file changed."""
     name, text = Path(path).stem, Path(path).read_text(encoding="utf-8")
     wanted = links(name)
@@ -83,5 +93,5 @@ if __name__ == "__main__":
         raise SystemExit("usage: python -m whale_series.links --links")
     for notebook in registry.notebooks():
         if stamp_links(registry.NOTEBOOK_DIR / f"{notebook}.py"):
-            print(f"{notebook}.py: Colab badge, install line and solutions link set from "
+            print(f"{notebook}.py: Colab and Kaggle badges, install line and solutions link set from "
                   "pyproject.toml")

@@ -110,12 +110,18 @@ class NotebookRun:
 
 
 def start(namespace: dict) -> NotebookRun:
-    """Set a notebook up from its parameters (``globals()``): the profile's synthetic data
-    written if missing, ``DATA_DIR = "kaggle"`` replaced by the folder of the competition's
-    photos, every parameter checked, versions printed, seeds set."""
+    """Set a notebook up from its parameters (``globals()``): ``PROFILE``'s values in
+    place of the cell's, the profile's synthetic data written if missing, ``DATA_DIR =
+    "kaggle"`` replaced by the folder of the competition's photos, every parameter
+    checked, versions printed, seeds set."""
     from whale_utils import training
     from whale_utils.session import params, record
 
+    if namespace.get("PROFILE") is not None:
+        from whale_utils.session import profile
+
+        chosen = params.check({"PROFILE": namespace["PROFILE"]})["PROFILE"]
+        profile.apply(namespace, chosen, notebook_name(namespace))
     if "DATA_DIR" in namespace:
         from whale_utils.session.profile import prepare_synthetic_data
 

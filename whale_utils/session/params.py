@@ -146,7 +146,16 @@ LESSON_KNOBS = {
         high_allowed=True),
 }
 
-CHECKS = {**SHARED, **LESSON_KNOBS}
+def _profile(name: str, value) -> str | None:
+    from whale_utils.session import profile
+
+    return None if value is None else _choice(name, value, tuple(profile.names()))
+
+
+# The one switch: a profile's values in place of the parameters cell's (``session.start``).
+SWITCHES = {"PROFILE": _profile}
+
+CHECKS = {**SWITCHES, **SHARED, **LESSON_KNOBS}
 
 
 def check(namespace: dict) -> dict:

@@ -60,6 +60,15 @@ def parameters(settings: dict, notebook: str) -> dict:
     return {**common, **(settings.get("notebooks") or {}).get(notebook, {})}
 
 
+def apply(namespace: dict, name: str, notebook: str | None) -> dict:
+    """``PROFILE = name`` in a parameters cell: the profile's values replace the cell's
+    (those the notebook has), as ``make run PROFILE=name`` would set them."""
+    chosen = {k: v for k, v in parameters(load(name), notebook or "").items() if k in namespace}
+    namespace.update(chosen)
+    print(f"PROFILE = {name!r}: " + ", ".join(f"{k} = {v!r}" for k, v in chosen.items()))
+    return chosen
+
+
 def prepare_synthetic_data(data_dir: str | Path) -> bool:
     """Write the synthetic data a profile reads from ``.../synthetic/<profile>`` when it is
     missing (a notebook opened alone, as in Colab). ``False`` when ``data_dir`` is not
