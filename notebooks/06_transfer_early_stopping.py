@@ -20,7 +20,8 @@
 # %% [markdown]
 # # 06 · Transfer learning with early stopping
 #
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/whale-notebooks/whale-notebooks/blob/v1.1.0/notebooks/06_transfer_early_stopping.ipynb) [![Open In Kaggle](https://kaggle.com/static/images/open-in-kaggle.svg)](https://kaggle.com/kernels/welcome?src=https://github.com/whale-notebooks/whale-notebooks/blob/v1.1.0/notebooks/06_transfer_early_stopping.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/whale-notebooks/whale-notebooks/blob/v1.1.0/notebooks/06_transfer_early_stopping.ipynb)
+# [![Open In Kaggle](https://kaggle.com/static/images/open-in-kaggle.svg)](https://kaggle.com/kernels/welcome?src=https://github.com/whale-notebooks/whale-notebooks/blob/v1.1.0/notebooks/06_transfer_early_stopping.ipynb)
 #
 # Notebook 04 plus the student's `EarlyStopping(monitor="val_loss", min_delta=0.5,
 # patience=1)`: stop as soon as an epoch fails to lower the validation loss by at

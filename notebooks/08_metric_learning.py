@@ -21,7 +21,8 @@
 # %% [markdown]
 # # 08 · Metric learning: an embedding, nearest whales, and `new_whale` as a threshold
 #
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/whale-notebooks/whale-notebooks/blob/v1.1.0/notebooks/08_metric_learning.ipynb) [![Open In Kaggle](https://kaggle.com/static/images/open-in-kaggle.svg)](https://kaggle.com/kernels/welcome?src=https://github.com/whale-notebooks/whale-notebooks/blob/v1.1.0/notebooks/08_metric_learning.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/whale-notebooks/whale-notebooks/blob/v1.1.0/notebooks/08_metric_learning.ipynb)
+# [![Open In Kaggle](https://kaggle.com/static/images/open-in-kaggle.svg)](https://kaggle.com/kernels/welcome?src=https://github.com/whale-notebooks/whale-notebooks/blob/v1.1.0/notebooks/08_metric_learning.ipynb)
 #
 # The seven notebooks so far trained a softmax over every Id. Most whales have one or
 # two training photos, and a softmax cannot learn a class from one example; `new_whale`,

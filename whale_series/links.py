@@ -67,8 +67,8 @@ def links(name: str) -> dict[str, str]:
     """The lines of a notebook that carry the repository URL, as they must read: the
     notebook, the package and the exercises' solutions all at the release tag."""
     solutions = f"notebooks/solutions/{name}.py"
-    return {"badge": f"# [![Open In Colab]({COLAB_BADGE})]({colab_url(name)}) "
-                     f"[![Open In Kaggle]({KAGGLE_BADGE})]({kaggle_url(name)})",
+    return {"badge": f"# [![Open In Colab]({COLAB_BADGE})]({colab_url(name)})\n"
+                     f"# [![Open In Kaggle]({KAGGLE_BADGE})]({kaggle_url(name)})",
             "install": f"git+{repository_url()}@{release_tag()}",
             "solutions": f"# [`{solutions}`]({repository_url()}/blob/{release_tag()}/{solutions})"}
 
@@ -78,7 +78,8 @@ def stamp_links(path: Path) -> bool:
     ``repository_url``; ``True`` when the file changed."""
     name, text = Path(path).stem, Path(path).read_text(encoding="utf-8")
     wanted = links(name)
-    new = re.sub(r"^# \[!\[Open In Colab\]\(.*$", lambda _: wanted["badge"], text, flags=re.M)
+    new = re.sub(r"^# \[!\[Open In Colab\]\(.*$(\n# \[!\[Open In Kaggle\]\(.*$)?",
+                 lambda _: wanted["badge"], text, flags=re.M)
     new = re.sub(r"git\+https://[^\"\s]+", lambda _: wanted["install"], new)
     new = re.sub(r"^# \[`notebooks/solutions/.*$", lambda _: wanted["solutions"], new, flags=re.M)
     if new != text:
