@@ -297,6 +297,7 @@ def test_into_a_folder_beside_the_learners_files_and_not_fetched_twice(home, mon
     assert code == 0, err
     assert sorted(p.name for p in out.iterdir()) == ["my-notes.txt", "train", "train.csv"]
     assert f"DATA_DIR = {str(out)!r}" in said
+    monkeypatch.setattr(competition, "verify", lambda *a: pytest.fail("verified twice"))
     code, said, _ = data_kaggle(["--out", str(out)], capsys)
     assert code == 0 and "already complete" in said
     assert len(home.users) == 1 and home.served == 1

@@ -170,7 +170,7 @@ def into_folder(out: Path) -> Path:
         (unpacked / "train.csv").rename(out / "train.csv")
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    verify_once(out)
+    remember_verified(out, count)
     print(f"{out}: {count} photos and train.csv, verified")
     return out
 
@@ -247,16 +247,10 @@ def find_train_csv(path: Path) -> Path:
     raise KaggleDataError(f"{path}: the competition's data holds no train.csv")
 
 
-def verify_once(folder: Path, cache: Path | None = None) -> int:
+def verify_once(folder: Path) -> int:
     """``verify`` the first time a folder is seen; later, only that its ``train.csv`` has
     not changed (the mark lives in the series' cache, never beside the data)."""
-    from whale_utils.data import DEFAULT_CACHE
-
-    labels = folder / "train.csv"
-    stat = labels.stat()
-    key = hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:16]
-    mark = Path(cache or DEFAULT_CACHE) / "verified" / f"{key}.json"
-    seen = {"folder": str(folder.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+    mark, seen = verified_mark(folder)
     try:
         recorded = json.loads(mark.read_text())
         if {k: recorded.get(k) for k in seen} == seen:
@@ -265,7 +259,22 @@ def verify_once(folder: Path, cache: Path | None = None) -> int:
         pass
     print(f"{folder}: checking that every photo listed in train.csv is there and readable "
           "(once: a later run on the same data skips this)", flush=True)
-    count = verify(folder)
+    return remember_verified(folder, verify(folder))
+
+
+def verified_mark(folder: Path) -> tuple[Path, dict]:
+    """Where the mark of ``folder`` lives, and what it must record of its ``train.csv``."""
+    from whale_utils.data import DEFAULT_CACHE
+
+    stat = (folder / "train.csv").stat()
+    seen = {"folder": str(folder.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+    key = hashlib.sha256(seen["folder"].encode()).hexdigest()[:16]
+    return Path(DEFAULT_CACHE) / "verified" / f"{key}.json", seen
+
+
+def remember_verified(folder: Path, count: int) -> int:
+    """Keep the mark that ``folder`` holds ``count`` verified photos."""
+    mark, seen = verified_mark(folder)
     try:
         mark.parent.mkdir(parents=True, exist_ok=True)
         mark.write_text(json.dumps({**seen, "photos": count}))
