@@ -89,7 +89,7 @@ sync: $(STAMP) ## pair every notebooks/NN_name.py with its .ipynb (jupytext); Co
 	$(VENV)/bin/jupytext --set-kernel python3 --sync notebooks/[0-9][0-9]_*.py
 	$(PY) -m whale_series.export
 
-UV_COMPILE := pyproject.toml tools/lock.in --extra dev --python-version 3.11 \
+UV_COMPILE := pyproject.toml tools/lock.in --extra dev --extra teach --python-version 3.11 \
 	--python-platform x86_64-manylinux_2_28 --no-emit-package tensorflow --generate-hashes
 
 lock: $(STAMP) ## compile requirements.lock (pinned, hashed) from pyproject.toml with uv; environment.yml from it

@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 COLAB_FIRST = ["tensorflow", "keras", "scikit-learn", "pandas", "numpy", "matplotlib"]
 TOOLS = ["pytest", "papermill", "nbval", "ipykernel", "jupytext", "nbconvert", "psutil",
-         "kaggle"]   # `pip install kaggle`, as data/README.md says for Colab
+         "hypothesis", "otter-grader[grading]>=7,<8"]
 NOTEBOOKS = ["01", "04", "07"]
 
 

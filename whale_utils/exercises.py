@@ -43,7 +43,8 @@ class NotYet(Exception):
 def check(exercise: str, *waits_for: str):
     """Make a function the check of ``exercise``: while an argument named in ``waits_for``
     is None it only says that it waits; a ``NotYet`` raised inside is its hint; what it
-    returns is what it says of a right answer."""
+    returns is what it says of a right answer. Whatever the answer, it returns a verdict
+    and never raises."""
     def decorate(function):
         signature = inspect.signature(function)
 
@@ -58,25 +59,64 @@ def check(exercise: str, *waits_for: str):
                 return Feedback(exercise, RIGHT, function(*args, **kwargs))
             except NotYet as hint:
                 return Feedback(exercise, NOT_YET, str(hint))
+            except Exception as err:  # noqa: BLE001 - an answer no hint foresaw: still a verdict
+                return Feedback(exercise, NOT_YET, f"the check could not use your answer "
+                                f"({type(err).__name__}: {shorten(err)}): give what the "
+                                "exercise asks for, of the kind its text names.")
+        checked.exercise, checked.waits_for = exercise, waits_for
         return checked
     return decorate
+
+
+def shorten(err, limit: int = 160) -> str:
+    """An error's message on one line, cut to ``limit`` characters."""
+    text = " ".join(str(err).split())
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def as_number(answer) -> float:
+    """``answer`` as one finite float (a Python or NumPy number, a 0-d or one-element array
+    or tensor); else ``NotYet`` saying what it is."""
+    if answer is None or isinstance(answer, (bool, np.bool_, str, bytes)):
+        raise NotYet(f"the answer must be a number, got {shorten(repr(answer), 60)}.")
+    try:
+        values = np.asarray(keras.ops.convert_to_numpy(answer) if keras.ops.is_tensor(answer)
+                            else answer)
+    except (TypeError, ValueError):
+        values = np.asarray(None)
+    if values.dtype.kind not in "iuf":     # integers and floats; not text, bools, complex...
+        raise NotYet(f"the answer must be a number, got {type(answer).__name__} "
+                     f"{shorten(repr(answer), 60)}.")
+    values = values.astype("float64")
+    if values.size != 1:
+        raise NotYet(f"the answer must be one number, got {values.size} values "
+                     f"(shape {values.shape}).")
+    value = float(values.reshape(()))
+    if not np.isfinite(value):
+        raise NotYet(f"the answer is {value}: a computation divided by zero or read an empty "
+                     "array; check each step.")
+    return value
+
+
+# A float32 computation rounds each step to about 6e-8 of its size: 1e-6 leaves room for a
+# few steps of it, and still tells 1/3 from 0.33.
+FLOAT32 = 1e-6
+
+
+def close(answer: float, truth: float, tolerance: float) -> bool:
+    return abs(answer - truth) <= tolerance * max(1.0, abs(truth))
 
 
 def number(answer, truth: float, hint: str, typical: dict | None = None,
            tolerance: float = 5e-3) -> str:
     """A computed number against ``truth`` (recomputed by the caller), right within
-    ``tolerance``; else ``NotYet`` with the hint of a ``typical`` wrong value it matches,
-    or ``hint``."""
-    try:                   # a Python or NumPy number, a 0-d array or tensor
-        if isinstance(answer, (bool, str)):
-            raise TypeError
-        answer = float(answer)
-    except (TypeError, ValueError):
-        raise NotYet(f"the answer must be a number, got {answer!r}.") from None
-    if abs(answer - truth) <= tolerance * max(1.0, abs(truth)):
+    ``tolerance`` (never tighter than float32 allows); else ``NotYet`` with the hint of a
+    ``typical`` wrong value it matches, or ``hint``."""
+    answer, tolerance = as_number(answer), max(tolerance, FLOAT32)
+    if close(answer, truth, tolerance):
         return f"{answer:.4g} is what the data gives."
     for value, why in (typical or {}).items():
-        if abs(answer - value) <= tolerance * max(1.0, abs(value)):
+        if close(answer, value, tolerance):
             raise NotYet(why)
     raise NotYet(hint)
 
@@ -84,8 +124,9 @@ def number(answer, truth: float, hint: str, typical: dict | None = None,
 def prediction(expect: str, choices: tuple[str, str], observed: bool, story: str) -> str:
     """An expectation against the learner's own run: ``choices[0]`` is right when
     ``observed``; ``story`` tells what the run did, with its numbers."""
-    if expect not in choices:
-        raise NotYet(f"`expect` must be {choices[0]!r} or {choices[1]!r}, got {expect!r}.")
+    if not isinstance(expect, str) or expect not in choices:
+        raise NotYet(f"`expect` must be {choices[0]!r} or {choices[1]!r}, got "
+                     f"{shorten(repr(expect), 60)}.")
     if expect != choices[0 if observed else 1]:
         raise NotYet(f"your run went the other way: {story} Why might that be? The "
                      "notebook's prose above has the reason.")
@@ -142,12 +183,14 @@ def average_precision(function) -> str:
              ("w_c", ["new_whale", "w_b", "w_c", "w_d", "w_e"], 1 / 3, "a hit at rank 3"),
              ("w_z", ["w_a", "w_b", "w_c", "w_d", "w_e"], 0.0, "no hit in the top 5"),
              ("w_f", ["w_a", "w_b", "w_c", "w_d", "w_e", "w_f"], 0.0, "a hit at rank 6")]
+    if not callable(function):
+        raise NotYet(f"`average_precision` must be a function, got {type(function).__name__}.")
     for true_id, ranked, truth, case in cases:
-        got = calling(function, true_id, ranked)
-        if not isinstance(got, (int, float, np.number)) or abs(float(got) - truth) > 1e-9:
+        got = calling(function, true_id, list(ranked))
+        if not close(as_number(got), truth, FLOAT32):
             raise NotYet(f"wrong for {case} (true {true_id!r}, ranked {ranked}): you returned "
-                         f"{got!r}. A photo's AP@5 is 1/rank of its true Id among the first "
-                         "five guesses, and 0 beyond them.")
+                         f"{shorten(repr(got), 60)}. A photo's AP@5 is 1/rank of its true Id "
+                         "among the first five guesses, and 0 beyond them.")
     return f"AP@5 holds for all {len(cases)} rankings tried."
 
 
@@ -178,9 +221,15 @@ def final_gap(answer, history) -> str:
 @check("2.2", "expect", "first", "second")
 def dropout_at_inference(expect, first, second, training) -> str:
     """2.2: two calls of the model on the same photos, with ``training`` as changed."""
-    if not training:
-        raise NotYet("change `TRAINING` first, as the exercise says: it asks what changes then.")
-    largest = float(np.max(np.abs(np.asarray(first) - np.asarray(second))))
+    if training is not True:
+        raise NotYet("change `TRAINING` to True first, as the exercise says: it asks what "
+                     "changes then.")
+    first, second = (np.asarray(keras.ops.convert_to_numpy(x), dtype="float32")
+                     for x in (first, second))
+    if first.shape != second.shape or not first.size:
+        raise NotYet(f"`first` and `second` must be the model's scores for the same photos, "
+                     f"got shapes {first.shape} and {second.shape}: keep the cell's two calls.")
+    largest = float(np.max(np.abs(first - second)))
     return prediction(expect, ("different", "same"), largest > 1e-6,
                       f"two calls with training=True differ by up to {largest:.3g} in a score. "
                       "In training mode each call draws new dropout masks; `predict` and "
@@ -196,17 +245,32 @@ def gap_logger(logger_class) -> str:
     for epoch, logs in enumerate([{"accuracy": 0.9, "val_accuracy": 0.4},
                                   {"accuracy": 0.95, "val_accuracy": 0.35}]):
         calling(logger.on_epoch_end, epoch, logs)
-    gaps = list(getattr(logger, "gaps", None) or [])
+    gaps = recorded_gaps(logger)
+    if len(gaps) != 2:
+        raise NotYet(f"after two epochs `gaps` holds {len(gaps)} value(s), {gaps}: start from "
+                     "an empty list in `__init__` and add one gap at each epoch's end.")
     if not np.allclose(gaps, [0.5, 0.6]):
         raise NotYet("after two epochs with accuracy 0.9 then 0.95 and val_accuracy 0.4 then "
                      f"0.35, `gaps` holds {gaps}: at each epoch's end, add the training "
                      "accuracy minus the validation accuracy, both read from the epoch's logs.")
-    fitted = logger_class()
+    fitted = calling(logger_class)
     calling(lambda: tiny_fit(callbacks=[fitted], epochs=2))
-    if len(fitted.gaps) != 2:
-        raise NotYet(f"a 2-epoch fit left {len(fitted.gaps)} gaps: start from an empty list in "
-                     "`__init__`, one entry per epoch.")
+    if len(recorded_gaps(fitted)) != 2:
+        raise NotYet(f"a 2-epoch fit left {len(recorded_gaps(fitted))} gaps: start from an "
+                     "empty list in `__init__`, one entry per epoch.")
     return "it records the gap at every epoch's end, in a real fit too."
+
+
+def recorded_gaps(logger) -> list[float]:
+    """The logger's ``gaps`` as numbers; ``NotYet`` when it has none or they are not numbers."""
+    gaps = getattr(logger, "gaps", None)
+    if gaps is None:
+        raise NotYet("the callback has no `gaps` attribute: create it in `__init__` "
+                     "(`self.gaps = []`).")
+    try:
+        return [as_number(gap) for gap in gaps]
+    except (NotYet, TypeError) as err:
+        raise NotYet(f"`gaps` must be a list of numbers, one per epoch ({err})") from None
 
 
 # --------------------------------------------------------------------------- 03
@@ -465,6 +529,7 @@ def new_whale_threshold(expect, threshold: float, tuned: float, similarity, whal
     """8.2: MAP@5 with ``threshold`` against the tuned threshold, both recomputed."""
     from whale_utils.metrics import map_at_5
 
+    threshold = as_number(threshold)
     if threshold == tuned:
         raise NotYet("that is the tuned threshold: try another one.")
 
