@@ -20,7 +20,7 @@ export PYTHONWARNINGS ?= ignore::DeprecationWarning
 export TF_CPP_MIN_LOG_LEVEL = 3
 
 .DEFAULT_GOAL := help
-.PHONY: help env lab data data-kaggle run-all run lint test test-compat report readme-results html screenshots stats gallery bench golden sync lock clean
+.PHONY: help env lab data data-kaggle run-all run lint test test-compat report readme-results html screenshots stats gallery bench golden sync lock clean assignment grade
 
 help: ## list the targets
 	@echo "whale-notebooks: make TARGET [PROFILE=$(PROFILES)] [SPLIT=last-rows|known] [NB=03] [JOBS=2] [SOLUTIONS=1]"
@@ -71,6 +71,9 @@ screenshots: $(STAMP) ## redraw docs/book-*.png from the default run's book (aft
 
 data-kaggle: $(STAMP) ## download (once) and verify the competition's photos, where DATA_DIR = "kaggle" finds them (or OUT=folder)
 	$(PY) -m whale_utils.data.competition $(if $(OUT),--out $(OUT))
+
+assignment: $(STAMP) ## an Otter-Grader assignment of each notebook (student notebook, autograder): outputs/assignment/
+	$(PY) -m whale_series.assignment $(if $(NB),--nb $(NB))
 
 stats: $(STAMP) ## statistics of PROFILE's synthetic data next to the real data's
 	$(PY) -m whale_series.series data --profile $(PROFILE) --stats
