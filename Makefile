@@ -75,6 +75,10 @@ data-kaggle: $(STAMP) ## download (once) and verify the competition's photos, wh
 assignment: $(STAMP) ## an Otter-Grader assignment of each notebook (student notebook, autograder): outputs/assignment/
 	$(PY) -m whale_series.assignment $(if $(NB),--nb $(NB))
 
+grade: $(STAMP) ## grade a folder of submitted notebooks with Otter, each walled off: make grade SUBMISSIONS=folder [JOBS=2]
+	@test -n "$(SUBMISSIONS)" || { echo "error: say which folder, e.g. make grade SUBMISSIONS=submitted/"; exit 2; }
+	$(PY) -m whale_series.grade $(SUBMISSIONS) --jobs $(JOBS)
+
 stats: $(STAMP) ## statistics of PROFILE's synthetic data next to the real data's
 	$(PY) -m whale_series.series data --profile $(PROFILE) --stats
 
