@@ -9,7 +9,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from whale_series import book, browser, links, series
+from whale_series import book, browser, links, report, series
 from whale_utils.session import profile
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -119,6 +119,25 @@ def word_only_in_one_output() -> tuple[str, str]:
     raise AssertionError("no word occurs in one notebook's outputs only")
 
 
+# Each word of a results-table header, on how many lines it is drawn: one, unless the
+# header breaks it mid-word.
+words_broken_across_lines = """
+const broken = [];
+for (const th of document.querySelectorAll('table.results th')) {
+  const text = th.firstChild;
+  if (!text || text.nodeType !== Node.TEXT_NODE) continue;
+  const re = /\\S+/g; let m;
+  while ((m = re.exec(text.data)) !== null) {
+    const range = document.createRange();
+    range.setStart(text, m.index); range.setEnd(text, m.index + m[0].length);
+    const tops = new Set([...range.getClientRects()].map(r => Math.round(r.top)));
+    if (tops.size > 1) broken.push(m[0]);
+  }
+}
+return broken;
+"""
+
+
 @pytest.mark.skipif(not (CHROMIUM and DRIVER),
                     reason="Chromium or chromedriver not installed (apt-get install chromium "
                            "chromium-driver); .ci/run installs them")
@@ -146,9 +165,20 @@ def test_the_book_in_headless_chromium(site):
         load("index.html")
         assert "whale-notebooks" in driver.title
         table, room = driver.execute_script(      # 1280 px wide: the results table fits
-            "const t = document.querySelector('table.table');"
+            "const t = document.querySelector('table.results');"
             "return [t.scrollWidth, t.parentElement.clientWidth]")
         assert table <= room + 1, f"the results table is {table} px wide in {room} px"
+        assert driver.execute_script(words_broken_across_lines) == []
+        headers = driver.execute_script(
+            "return [...document.querySelectorAll('table.results th')].map(t => t.innerText)")
+        assert [h.replace("\n", " ") for h in headers] == report.COMPARED_FIRST
+        every = driver.execute_script(      # every column one click away
+            "const d = document.querySelector('details.all-columns');"
+            "const closed = !d.open; d.querySelector('summary').click();"
+            "return [closed, d.open, d.querySelectorAll('th').length,"
+            " d.querySelector('a').getAttribute('href')]")
+        assert every[:2] == [True, True] and every[2] > len(headers)
+        assert (site / every[3]).is_file()
         sidebar = driver.execute_script(
             "return [...document.querySelectorAll('.bd-sidebar-primary a')].map(a => a.href)")
         for notebook in series.NOTEBOOKS:

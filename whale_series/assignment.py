@@ -9,6 +9,7 @@ inputs (``whale_series.grading.hidden``). Otter Assign then writes the student n
 the autograder and runs the solutions against the tests.
 
     python -m whale_series.assignment [--out outputs/assignment] [--nb 02 ...]
+    python -m whale_series.assignment --solved FOLDER   # solved submissions, a dry run
 """
 
 from __future__ import annotations
@@ -113,12 +114,32 @@ def build(notebook: str, out: Path) -> Path:
     return folder / "dist"
 
 
+def write_solved(out: Path, folder: Path) -> list[Path]:
+    """Each student notebook of ``out`` answered with its solutions, into ``folder``: a
+    folder of submissions that must score full marks (a dry run of ``make grade``)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for student in sorted(out.glob("*/dist/student/*.ipynb")):
+        path = folder / student.name
+        if path.exists():
+            raise SystemExit(f"error: {path} exists: choose an empty folder for --solved")
+        nbformat.write(solutions.solved(student.stem, source=student), path)
+        written.append(path)
+    return written
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m whale_series.assignment",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default=str(registry.ROOT / "outputs" / "assignment"))
     parser.add_argument("--nb", nargs="*", help="notebook numbers (all by default)")
+    parser.add_argument("--solved", metavar="FOLDER", help="write the built student notebooks "
+                        "answered with their solutions into FOLDER (build nothing)")
     args = parser.parse_args(argv)
+    if args.solved:
+        written = write_solved(Path(args.out), Path(args.solved))
+        print(f"{len(written)} solved submissions in {args.solved}")
+        return 0 if written else 1
     chosen = [nb for nb in registry.notebooks() if not args.nb or nb[:2] in args.nb]
     for notebook in chosen:
         dist = build(notebook, Path(args.out))

@@ -78,16 +78,15 @@ def student_story() -> str:
             "photos are `new_whale`. Read the table with that line in mind.").replace("%", " %")
 
 
-# The results table has many columns: at 1280 px it must fit the landing page without
-# sideways scrolling. Smaller type; numbers on one line; headers, models and backbones wrap
-# between words.
+# The results table: the columns a reader compares first fit the landing page at 1280 px
+# without sideways scrolling; every column is one click away (below it, and its CSV).
+# Numbers stay on one line; headers, models and backbones wrap between words only.
 CSS = """\
-table.table { font-size: 0.7rem; }
-table.table th, table.table td { padding: 0.2rem 0.25rem; white-space: nowrap; }
-table.table th, table.table td:nth-child(2), table.table td:nth-child(4),
-table.table td:last-child {
-  white-space: normal; }
-table.table th { hyphens: auto; overflow-wrap: anywhere; }
+table.table { font-size: 0.75rem; }
+table.table th, table.table td { padding: 0.2rem 0.35rem; white-space: nowrap; }
+table.table th, table.table td:nth-child(2) { white-space: normal; }
+table.table th { hyphens: none; overflow-wrap: normal; word-break: normal; }
+details.all-columns { margin-top: 0.5rem; overflow-x: auto; }
 """
 
 
@@ -98,8 +97,13 @@ def landing_page(output_dir: Path, chapters: list[str], has_report: bool) -> str
     if has_report:
         records = report.load_metrics(output_dir)
         table = report.display_table(report.results_table(records))
+        first = table[[c for c in report.COMPARED_FIRST if c in table.columns]]
         parts += ["## Results\n", "```{raw} html\n<div class=\"full-width\">\n"   # the margin too
-                  + table.to_html(index=False, na_rep="", classes="table") + "\n</div>\n```\n",
+                  + first.to_html(index=False, na_rep="", classes="table results") + "\n"
+                  "<details class=\"all-columns\"><summary>Every column (also in <a "
+                  "href=\"_static/results.csv\">results.csv</a>)</summary>\n"
+                  + table.to_html(index=False, na_rep="", classes="table") + "\n</details>\n"
+                  "</div>\n```\n",
                   f"**{report.best_model_sentence(records)}**\n",
                   "![MAP@5 and accuracy per model against the baseline and the ceiling]"
                   "(results.png)\n"]
@@ -123,7 +127,7 @@ def landing_page(output_dir: Path, chapters: list[str], has_report: bool) -> str
 
 DOCS = registry.ROOT / "docs"
 # The "Behind the series" pages (docs/NAME.md), in the book's order.
-BEHIND = ["exercises", "report-and-book", "synthetic-data", "backbones", "metric-learning",
+BEHIND = ["exercises", "teaching", "report-and-book", "synthetic-data", "backbones", "metric-learning",
           "profiles", "speed", "cluster", "jupyter-and-colab", "tests", "layout"]
 
 
@@ -264,6 +268,8 @@ def write_project(output_dir: Path, source: Path) -> list[str]:
         shutil.copy(picture, source)
     (source / "_static").mkdir()
     (source / "_static" / "whale.css").write_text(CSS)
+    if has_report:
+        shutil.copy(output_dir / "report" / "results.csv", source / "_static")
     (source / "conf.py").write_text(CONF.format(
         title=f"whale-notebooks · {output_dir.name}", repository=links.repository_url()))
     (source / "index.md").write_text(landing_page(output_dir, chapters, has_report))

@@ -168,6 +168,13 @@ SHORT_HEADERS = {"backbone": "backbone, size, weights", "train_accuracy": "train
                  "train_seconds": "train s", "trainable_params": "trained params"}
 
 
+# What a reader compares first: the model, MAP@5 and its difference from the baseline with
+# its interval, known whales, and the two accuracies (overfitting); the book's landing page
+# shows these, every other column one click away.
+COMPARED_FIRST = ["notebook", "model", "MAP@5", "MAP@5 vs baseline [95 % interval]",
+                  "known-whale MAP@5", "train acc", "val acc"]
+
+
 def display_table(table):
     """The results table rounded, with short headers and the MAP@5 difference against the
     baseline as ``+0.137 [+0.110, +0.164]``, for Markdown and HTML."""
