@@ -94,6 +94,10 @@ def graded(built, tmp_path_factory):
     student = built / NOTEBOOK / "dist" / "student" / f"{NOTEBOOK}.ipynb"
     nbformat.write(solved_student(built), folder / "solved.ipynb")
     nbformat.write(nbformat.read(student, 4), folder / "unanswered.ipynb")
+    for other in registry.notebooks():    # every other notebook, as learners get it
+        if other != NOTEBOOK:
+            nbformat.write(nbformat.read(built / other / "dist" / "student" / f"{other}.ipynb", 4),
+                           folder / f"unanswered_{other}.ipynb")
     wrong = solved_student(built)
     for cell in wrong.cells:
         if solutions.answer_tag(cell) == "answer-1":   # the gap the wrong way round
@@ -131,6 +135,13 @@ def test_the_solutions_get_full_marks_and_the_unanswered_notebook_none(graded):
     assert [rows["solved.ipynb"][q] for q in ("q2_1", "q2_2", "q2_3")] == ["1", "1", "2"]
 
 
+def test_every_unanswered_notebook_scores_zero(graded):
+    rows, _ = graded
+    unanswered = {row["notebook"]: row["total"] for name, row in rows.items()
+                  if name.startswith("unanswered")}
+    assert unanswered == dict.fromkeys(registry.notebooks(), "0")
+
+
 def test_one_typical_wrong_answer_loses_exactly_that_exercises_points(graded):
     rows, _ = graded
     assert [rows["one_wrong.ipynb"][q] for q in ("q2_1", "q2_2", "q2_3")] == ["0", "1", "2"]
@@ -140,7 +151,7 @@ def test_one_typical_wrong_answer_loses_exactly_that_exercises_points(graded):
 def test_a_file_that_is_not_a_notebook_gets_its_row_and_the_batch_goes_on(graded):
     rows, _ = graded
     assert rows["broken.ipynb"]["total"] == "0" and "not a notebook" in rows["broken.ipynb"]["note"]
-    assert len(rows) == 8
+    assert len(rows) == 8 + len(registry.notebooks()) - 1
 
 
 def test_a_submission_reaching_for_the_network_reaches_nothing(graded):
