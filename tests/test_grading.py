@@ -112,6 +112,7 @@ def graded(built, tmp_path_factory):
                 'os.environ["KAGGLE_KEY"])',
         "repository": f'open({str(registry.ROOT / "notebooks" / "written-by-a-submission.txt")!r}, "w")',
         "memory": "hog = []\nwhile True:\n    hog.append(bytearray(50 * 2**20))",
+        "others": f'print(open({str(folder / "solved.ipynb")!r}).read()[:80])',   # a classmate's
     }
     for name, source in reach.items():
         nbformat.write(with_cell(solved_student(built), source), folder / f"reaches_{name}.ipynb")
@@ -151,7 +152,7 @@ def test_one_typical_wrong_answer_loses_exactly_that_exercises_points(graded):
 def test_a_file_that_is_not_a_notebook_gets_its_row_and_the_batch_goes_on(graded):
     rows, _ = graded
     assert rows["broken.ipynb"]["total"] == "0" and "not a notebook" in rows["broken.ipynb"]["note"]
-    assert len(rows) == 8 + len(registry.notebooks()) - 1
+    assert len(rows) == 9 + len(registry.notebooks()) - 1
 
 
 def test_a_submission_reaching_for_the_network_reaches_nothing(graded):
@@ -165,6 +166,12 @@ def test_a_submission_reaching_for_the_teachers_home_and_variables_finds_nothing
     rows, text = graded
     assert "FileNotFoundError" in rows["reaches_home.ipynb"]["note"]
     assert "SECRET-KEY" not in text and "LEAKED" not in text
+
+
+def test_a_submission_reading_a_classmates_submission_finds_nothing(graded):
+    rows, _ = graded
+    assert "FileNotFoundError" in rows["reaches_others.ipynb"]["note"]
+    assert "solved.ipynb" in rows["reaches_others.ipynb"]["note"]
 
 
 def test_a_submission_writing_into_the_repository_cannot(graded):

@@ -215,7 +215,6 @@ def wall_off(scratch: Path, hidden: list[Path]) -> list[str]:
     mounted back; the repository is read-only and its outputs empty. What could not be
     done, said."""
     needed = {Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(), registry.ROOT}
-    done = []
     try:
         mount("--make-rprivate", "/")
         kept = []
@@ -228,15 +227,16 @@ def wall_off(scratch: Path, hidden: list[Path]) -> list[str]:
         for folder in hidden:
             if folder.is_dir() and not inside(scratch, folder):
                 mount("-t", "tmpfs", "-o", "size=1m,mode=755", "tmpfs", str(folder))
-                done.append(str(folder))
         for stash, path in kept:
             path.mkdir(parents=True, exist_ok=True)
             mount("--bind", str(stash), str(path))
         mount("--bind", str(registry.ROOT), str(registry.ROOT))
         mount("-o", "remount,ro,bind", str(registry.ROOT))
-        for folder in ("outputs",):   # other submissions' grades and assignments
-            if (registry.ROOT / folder).is_dir():
-                mount("-t", "tmpfs", "-o", "size=1m,mode=755", "tmpfs", str(registry.ROOT / folder))
+        # that bind drops what was mounted inside the repository: hide again what lies there
+        # (a submissions folder), and the outputs (other submissions' grades, assignments)
+        for folder in [*hidden, registry.ROOT / "outputs"]:
+            if folder.is_dir() and inside(folder, registry.ROOT) and not inside(scratch, folder):
+                mount("-t", "tmpfs", "-o", "size=1m,mode=755", "tmpfs", str(folder))
     except (OSError, subprocess.CalledProcessError) as err:
         return [f"could not wall off the submission ({err})"]
     return []
