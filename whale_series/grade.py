@@ -48,7 +48,9 @@ from whale_utils.session import registry
 
 PROCESSES = 256          # per submission: a kernel and TensorFlow's threads need ~100
 FILE_MB = 512            # the largest file a submission may write
-KEPT_VARIABLES = ("PATH", "LANG", "LC_ALL", "TZ")
+# What a graded kernel keeps of the environment: where programs and this code are (a
+# checkout on PYTHONPATH grades with itself), and the locale. Never a credential.
+KEPT_VARIABLES = ("PATH", "PYTHONPATH", "LANG", "LC_ALL", "TZ")
 
 
 def namespaces() -> list[str]:
