@@ -3,7 +3,19 @@
 # only when the lock (or pyproject.toml) changes.
 
 PYTHON  ?= python3
-VENV    ?= .venv
+# The Keras backend: tensorflow (.venv, requirements.lock), jax or torch (.venv-BACKEND,
+# requirements-BACKEND.lock); KERAS_BACKEND, if set, chooses it too.
+BACKENDS := tensorflow jax torch
+BACKEND ?= $(or $(KERAS_BACKEND),tensorflow)
+ifeq ($(filter $(BACKEND),$(BACKENDS)),)
+$(error BACKEND=$(BACKEND) is not a Keras backend of the series: say one of $(BACKENDS))
+endif
+export KERAS_BACKEND := $(BACKEND)
+VENV    ?= $(if $(filter tensorflow,$(BACKEND)),.venv,.venv-$(BACKEND))
+LOCK    := $(if $(filter tensorflow,$(BACKEND)),requirements.lock,requirements-$(BACKEND).lock)
+# PyTorch's CPU build comes from PyTorch's own index (pip looks there after PyPI);
+# TORCH_INDEX= (empty) where pip's own configuration already finds that wheel.
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
 PROFILE ?= default
@@ -12,7 +24,8 @@ NB      ?=
 SPLIT   ?=
 SCHEDULER ?=
 SOLUTIONS ?=
-OUT     := outputs/$(PROFILE)$(if $(SPLIT),-$(SPLIT))$(if $(SOLUTIONS),-solutions)
+SEED    ?=
+OUT     := outputs/$(PROFILE)$(if $(SPLIT),-$(SPLIT))$(if $(SOLUTIONS),-solutions)$(if $(SEED),-seed$(SEED))$(if $(filter-out tensorflow,$(BACKEND)),-$(BACKEND))
 empty   :=
 PROFILES := $(subst $(empty) $(empty),|,$(sort $(basename $(notdir $(wildcard notebooks/params/*.yaml)))))
 
@@ -20,19 +33,20 @@ export PYTHONWARNINGS ?= ignore::DeprecationWarning
 export TF_CPP_MIN_LOG_LEVEL = 3
 
 .DEFAULT_GOAL := help
-.PHONY: help env lab data data-kaggle run-all run lint test test-compat report readme-results html screenshots stats gallery bench golden sync lock clean assignment grade
+.PHONY: help env lab data data-kaggle run-all run lint test test-compat backends test-backends report readme-results html screenshots stats gallery bench golden sync lock clean assignment grade
 
 help: ## list the targets
-	@echo "whale-notebooks: make TARGET [PROFILE=$(PROFILES)] [SPLIT=last-rows|known] [NB=03] [JOBS=2] [SOLUTIONS=1]"
+	@echo "whale-notebooks: make TARGET [PROFILE=$(PROFILES)] [BACKEND=tensorflow|jax|torch] [SPLIT=last-rows|known] [NB=03] [JOBS=2] [SOLUTIONS=1]"
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
 
-$(STAMP): requirements.lock pyproject.toml
+$(STAMP): $(LOCK) pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(PY) -m pip install --quiet --disable-pip-version-check -r $(LOCK) \
+	  $(if $(and $(filter torch,$(BACKEND)),$(TORCH_INDEX)),--extra-index-url $(TORCH_INDEX))
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	@touch $(STAMP)
 
-env: $(STAMP) ## create or update the virtual environment (.venv)
+env: $(STAMP) ## create or update the virtual environment (.venv; BACKEND=jax|torch: .venv-BACKEND)
 
 lab: $(STAMP) ## open the notebooks in JupyterLab, on the kernel of .venv
 	$(VENV)/bin/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root)
@@ -41,11 +55,11 @@ data: $(STAMP) ## generate the synthetic data of PROFILE (data/synthetic/PROFILE
 	$(PY) -m whale_series.series data --profile $(PROFILE)
 
 run-all: $(STAMP) ## execute every notebook of PROFILE into outputs/PROFILE/
-	$(PY) -m whale_series.series run --profile $(PROFILE) --jobs $(JOBS) $(if $(SPLIT),--split $(SPLIT)) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) $(if $(SOLUTIONS),--solutions)
+	$(PY) -m whale_series.series run --profile $(PROFILE) --jobs $(JOBS) $(if $(SPLIT),--split $(SPLIT)) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) $(if $(SOLUTIONS),--solutions) $(if $(SEED),--seed $(SEED))
 
 run: $(STAMP) ## execute one notebook: make run NB=03 [PROFILE=...]
 	@test -n "$(NB)" || { echo "error: say which notebook, e.g. make run NB=03"; exit 2; }
-	$(PY) -m whale_series.series run --profile $(PROFILE) --nb $(NB) --jobs $(JOBS) $(if $(SPLIT),--split $(SPLIT)) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) $(if $(SOLUTIONS),--solutions)
+	$(PY) -m whale_series.series run --profile $(PROFILE) --nb $(NB) --jobs $(JOBS) $(if $(SPLIT),--split $(SPLIT)) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) $(if $(SOLUTIONS),--solutions) $(if $(SEED),--seed $(SEED))
 
 lint: $(STAMP) ## ruff over the whole tree (rules in pyproject.toml)
 	$(VENV)/bin/ruff check .
@@ -88,6 +102,22 @@ gallery: $(STAMP) ## a grid of synthetic photos, several per whale: docs/gallery
 bench: $(STAMP) ## the student's way against ours, same images, same machine (about 10 min)
 	$(PY) benchmarks/bench.py $(BENCH_ARGS)
 
+backends: $(STAMP) ## PROFILE on TensorFlow, JAX and PyTorch (and TensorFlow with SEED=1): MAP@5 and seconds side by side
+	$(MAKE) run-all BACKEND=tensorflow PROFILE=$(PROFILE) JOBS=$(JOBS)
+	$(MAKE) run-all BACKEND=tensorflow PROFILE=$(PROFILE) JOBS=$(JOBS) SEED=1
+	$(MAKE) run-all BACKEND=jax PROFILE=$(PROFILE) JOBS=$(JOBS)
+	$(MAKE) run-all BACKEND=torch PROFILE=$(PROFILE) JOBS=$(JOBS)
+	$(PY) -m whale_series.backends --profile $(PROFILE) --matmul "$$($(PY) benchmarks/bench.py --matmul)" \
+	  $(if $(filter default,$(PROFILE)),--write docs/keras-backends.md)
+
+test-backends: ## the backends' own tests, and every notebook's smoke run on JAX and on PyTorch, each in its environment
+	$(MAKE) env BACKEND=jax
+	$(MAKE) env BACKEND=torch
+	KERAS_BACKEND=jax .venv-jax/bin/python -m pytest -q tests/test_backends.py
+	KERAS_BACKEND=torch .venv-torch/bin/python -m pytest -q tests/test_backends.py
+	$(MAKE) run-all BACKEND=jax PROFILE=smoke
+	$(MAKE) run-all BACKEND=torch PROFILE=smoke
+
 golden: $(STAMP) ## re-execute the golden notebooks (tests/golden/) with the smoke profile [NB=07]
 	$(PY) -m whale_series.series golden $(if $(NB),--nb $(NB))
 
@@ -98,9 +128,15 @@ sync: $(STAMP) ## pair every notebooks/NN_name.py with its .ipynb (jupytext); Co
 
 UV_COMPILE := pyproject.toml tools/lock.in --extra dev --extra teach --python-version 3.11 \
 	--python-platform x86_64-manylinux_2_28 --no-emit-package tensorflow --generate-hashes
+# Where uv finds PyTorch's CPU wheel for requirements-torch.lock (a folder of wheels will do).
+TORCH_WHEELS ?= https://download.pytorch.org/whl/cpu/torch/
 
-lock: $(STAMP) ## compile requirements.lock (pinned, hashed) from pyproject.toml with uv; environment.yml from it
+lock: $(STAMP) ## compile requirements.lock (pinned, hashed) with uv, the backends' locks on its pins, environment.yml
 	$(VENV)/bin/uv pip compile $(UV_COMPILE) --quiet -o requirements.lock
+	$(VENV)/bin/uv pip compile $(UV_COMPILE) --extra jax -c requirements.lock --quiet \
+	  -o requirements-jax.lock
+	$(VENV)/bin/uv pip compile $(UV_COMPILE) tools/lock-torch.in --extra torch -c requirements.lock \
+	  --find-links $(TORCH_WHEELS) --quiet -o requirements-torch.lock
 	{ echo "# conda users: conda env create -f environment.yml (same pins as requirements.lock,"; \
 	  echo "# written from it by make lock)"; \
 	  echo "name: whale-notebooks"; echo "channels: [conda-forge]"; echo "dependencies:"; \

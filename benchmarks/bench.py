@@ -233,7 +233,12 @@ def main(argv=None) -> int:
     parser.add_argument("--save", default=str(ROOT / "outputs" / "bench.txt"),
                         help="also write the output there (the book's speed page reads it)")
     parser.add_argument("--memory-probe", choices=["student", "ours"], help=argparse.SUPPRESS)
+    parser.add_argument("--matmul", action="store_true",
+                        help="print only this machine's matmul GFLOP/s (for make backends)")
     args = parser.parse_args(argv)
+    if args.matmul:
+        print(f"{matmul_gflops():.1f}")
+        return 0
     if args.memory_probe:
         memory_probe(args.memory_probe, args.data_dir, args.images, args.img_size)
         return 0

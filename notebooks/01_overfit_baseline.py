@@ -61,6 +61,12 @@ VERBOSE = 2
 # notebook shares (in Colab the first cell installs it). `session.start` checks the
 # parameters cell, writes the synthetic data if `DATA_DIR` has none, prints the library
 # versions and seeds everything, so that a re-run gives the same numbers on this machine.
+#
+# **Keras backend.** Every notebook runs unchanged on TensorFlow (the default), JAX or
+# PyTorch. To choose, make `import os; os.environ["KERAS_BACKEND"] = "jax"` (or `"torch"`)
+# the first line of the cell that imports `whale_utils`, before anything imports Keras
+# (restart the kernel if it already has); at home, `make run-all BACKEND=jax`. That cell
+# prints the backend it runs on, and the metrics record it.
 
 # %% active="ipynb"
 # # Colab or Kaggle: install the series' package (nothing happens where it is installed)

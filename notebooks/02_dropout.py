@@ -58,6 +58,9 @@ DROPOUT = 0.3
 # As in notebook 01, `session.start` checks the parameters cell, writes the synthetic data
 # if it is missing, prints the library versions and seeds every generator.
 # This notebook's own parameter is its lesson's knob: `DROPOUT`, the student's rate of 0.3.
+# The Keras backend is chosen as in notebook 01: `import os;
+# os.environ["KERAS_BACKEND"] = "jax"` (or `"torch"`) first in the next code cell, before
+# Keras is imported; it prints the backend it runs on.
 
 # %% active="ipynb"
 # # Colab or Kaggle: install the series' package (nothing happens where it is installed)

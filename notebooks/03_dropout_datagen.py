@@ -64,6 +64,9 @@ SHIFT = 0.1
 # `augment`, the module of the augmentation layer, joins the imports.
 # The notebook's own parameters are the student's: `DROPOUT` as in 02, and the
 # augmentation's ranges `ROTATION` (degrees), `ZOOM` and `SHIFT` (fractions).
+# The Keras backend is chosen as in notebook 01: `import os;
+# os.environ["KERAS_BACKEND"] = "jax"` (or `"torch"`) first in the next code cell, before
+# Keras is imported; it prints the backend it runs on.
 
 # %% active="ipynb"
 # # Colab or Kaggle: install the series' package (nothing happens where it is installed)

@@ -65,6 +65,9 @@ BACKBONE_WEIGHTS = "auto"
 # of the photos it sees (they are resized inside the model), `BACKBONE_WEIGHTS` its
 # weights (`"auto"`: ImageNet's when they can be had, random otherwise, and the run
 # says so); `backbones` builds it.
+# The Keras backend is chosen as in notebook 01: `import os;
+# os.environ["KERAS_BACKEND"] = "jax"` (or `"torch"`) first in the next code cell, before
+# Keras is imported; it prints the backend it runs on.
 
 # %% active="ipynb"
 # # Colab or Kaggle: install the series' package (nothing happens where it is installed)

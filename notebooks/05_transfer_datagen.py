@@ -64,6 +64,9 @@ SHIFT = 0.1
 # if it is missing, prints the library versions and seeds every generator.
 # `augment` brings notebook 03's augmentation layer and its ranges
 # (`ROTATION`, `ZOOM`, `SHIFT`, the student's).
+# The Keras backend is chosen as in notebook 01: `import os;
+# os.environ["KERAS_BACKEND"] = "jax"` (or `"torch"`) first in the next code cell, before
+# Keras is imported; it prints the backend it runs on.
 
 # %% active="ipynb"
 # # Colab or Kaggle: install the series' package (nothing happens where it is installed)

@@ -62,6 +62,9 @@ PATIENCE = 1
 # if it is missing, prints the library versions and seeds every generator.
 # The early-stopping callback is Keras' own; its settings are this notebook's own
 # parameters (`MONITOR`, `MIN_DELTA`, `PATIENCE`), the student's.
+# The Keras backend is chosen as in notebook 01: `import os;
+# os.environ["KERAS_BACKEND"] = "jax"` (or `"torch"`) first in the next code cell, before
+# Keras is imported; it prints the backend it runs on.
 
 # %% active="ipynb"
 # # Colab or Kaggle: install the series' package (nothing happens where it is installed)

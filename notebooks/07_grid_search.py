@@ -63,6 +63,9 @@ CV_FOLDS = 2
 # if it is missing, prints the library versions and seeds every generator.
 # The search is written below; `gridsearch` runs it here or on a cluster. Its grid is
 # this notebook's own parameters: the student's `OPTIMIZERS` and `CV_FOLDS`.
+# The Keras backend is chosen as in notebook 01: `import os;
+# os.environ["KERAS_BACKEND"] = "jax"` (or `"torch"`) first in the next code cell, before
+# Keras is imported; it prints the backend it runs on.
 
 # %% active="ipynb"
 # # Colab or Kaggle: install the series' package (nothing happens where it is installed)
@@ -122,6 +125,7 @@ print(f"features: {features.shape}, {features.dtype}")
 # classifier for today's scikit-learn. Tagged `export`: the tests run the same search.
 
 # %% tags=["export"]
+import keras
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 
 from whale_utils.compat import KerasClassifier
@@ -129,7 +133,9 @@ from whale_utils.lessons import transfer_head
 
 
 def build_head(meta: dict, seed: int):
-    """Notebook 04's head, sized from the data scikeras saw."""
+    """Notebook 04's head, sized from the data scikeras saw. Seeded here: scikeras'
+    ``random_state`` seeds TensorFlow, not JAX's or PyTorch's Keras."""
+    keras.utils.set_random_seed(seed)
     return transfer_head(meta["n_classes_"], n_features=meta["n_features_in_"], seed=seed)
 
 
@@ -190,9 +196,6 @@ print(f"held-out validation accuracy:      {metrics.accuracy(whales.y_val, score
 # For new code use Keras' wrapper; scikeras stays here because the student used it.
 
 # %%
-import keras
-
-
 def keras_head(X, y, optimizer: str = "adam", seed: int = 0) -> keras.Model:
     """Notebook 04's head, compiled, for Keras' wrapper (``y`` arrives one-hot). The
     wrapper has no ``random_state``: the seed is set here, in whatever process fits."""

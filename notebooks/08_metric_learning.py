@@ -76,6 +76,9 @@ NEW_WHALE_THRESHOLD = None
 # trunk of notebook 01 trained from the photos alone);
 # ArcFace's `MARGIN` (radians); and `NEW_WHALE_THRESHOLD`, left at `None` to be chosen on
 # held-out training rows (a number fixes it, to see what a wrong one costs).
+# The Keras backend is chosen as in notebook 01: `import os;
+# os.environ["KERAS_BACKEND"] = "jax"` (or `"torch"`) first in the next code cell, before
+# Keras is imported; it prints the backend it runs on.
 
 # %% active="ipynb"
 # # Colab or Kaggle: install the series' package (nothing happens where it is installed)

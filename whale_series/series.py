@@ -26,7 +26,7 @@ from pathlib import Path
 
 from whale_series import cluster, console, kernels
 from whale_series import solutions as solutions_module
-from whale_utils import data, gridsearch
+from whale_utils import backend, data, gridsearch
 from whale_utils.data import competition
 from whale_utils.session import profile, registry
 
@@ -123,7 +123,8 @@ def decode_once(settings: dict, notebooks: list[str]) -> None:
 
 def run_profile(name: str, notebooks: list[str] | None = None, jobs: int = 1,
         split: str | None = None, scheduler: str | None = None,
-        share_cores: bool | None = None, solutions: bool = False) -> Path:
+        share_cores: bool | None = None, solutions: bool = False,
+        seed: int | None = None) -> Path:
     """Execute the chosen notebooks of profile ``name`` into ``outputs/<name>/``.
 
     ``jobs`` notebooks run at once, each in its own kernel. With ``share_cores`` (by
@@ -137,12 +138,18 @@ def run_profile(name: str, notebooks: list[str] | None = None, jobs: int = 1,
     ``split`` overrides the profile's SPLIT and writes to ``outputs/<name>-<split>/``.
     With ``solutions`` each notebook runs with its exercises' solutions in place of the
     answer cells (``whale_series.solutions``), into ``outputs/<name>-solutions/``.
+    ``seed`` overrides the profile's SEED (``outputs/<name>-seed<N>/``); a Keras backend
+    other than TensorFlow writes to ``outputs/<name>-<backend>/``.
     """
     settings = profile.load(name)
     if split:
         settings = {**settings, "SPLIT": split, "OUTPUT_DIR": f"{settings['OUTPUT_DIR']}-{split}"}
     if solutions:
         settings = {**settings, "OUTPUT_DIR": f"{settings['OUTPUT_DIR']}-solutions"}
+    if seed is not None:
+        settings = {**settings, "SEED": seed, "OUTPUT_DIR": f"{settings['OUTPUT_DIR']}-seed{seed}"}
+    if backend.name() != backend.DEFAULT:
+        settings = {**settings, "OUTPUT_DIR": f"{settings['OUTPUT_DIR']}-{backend.name()}"}
     chosen = select(notebooks)          # a wrong request fails before any data is made
     if solutions and cluster.scheduler_address(scheduler):
         raise SystemExit("error: SOLUTIONS runs here, not on a Dask cluster: leave out SCHEDULER")
@@ -456,6 +463,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gallery", metavar="PNG", help="with data: write a photo grid per whale")
     parser.add_argument("--split", choices=[*data.SPLITS, *data.RENAMED_SPLITS],
                         help="override the profile's SPLIT (outputs go to outputs/PROFILE-SPLIT)")
+    parser.add_argument("--seed", type=int, help="with run: override the profile's SEED "
+                        "(outputs go to outputs/PROFILE-seedN)")
     parser.add_argument("--solutions", action="store_true", help="with run: the exercises' "
                         "solutions in place of the answer cells (outputs/PROFILE-solutions)")
     args = parser.parse_args(argv)
@@ -469,7 +478,7 @@ def command(args: argparse.Namespace) -> int:
     if args.command == "run":
         try:
             run_profile(args.profile, args.nb, args.jobs, args.split, args.scheduler,
-                args.share_cores, args.solutions)
+                args.share_cores, args.solutions, args.seed)
         except KeyboardInterrupt as stop:
             done = getattr(stop, "finished", [])
             print(f"\ninterrupted: {', '.join(done) or 'no notebook'} finished; "

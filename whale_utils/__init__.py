@@ -14,5 +14,9 @@ import os
 # not record log lines that a re-run would not print.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+if os.environ["KERAS_BACKEND"] == "torch":
+    # PyTorch before TensorFlow (which every backend keeps for tf.data): the other order
+    # can crash the process, and Keras' own tests import them in this order too.
+    import torch  # noqa: F401
 
 __version__ = "1.1.0"   # as pyproject.toml says (a test checks)

@@ -92,7 +92,9 @@ def transfer_model(backbone: keras.Model, head: keras.Model) -> keras.Model:
 
 # -------------------- taught in notebooks/07_grid_search.py
 def build_head(meta: dict, seed: int):
-    """Notebook 04's head, sized from the data scikeras saw."""
+    """Notebook 04's head, sized from the data scikeras saw. Seeded here: scikeras'
+    ``random_state`` seeds TensorFlow, not JAX's or PyTorch's Keras."""
+    keras.utils.set_random_seed(seed)
     return transfer_head(meta["n_classes_"], n_features=meta["n_features_in_"], seed=seed)
 
 

@@ -13,9 +13,14 @@ from whale_utils.lessons import compile_like_the_student
 
 
 def set_seed(seed: int) -> None:
-    """Seed Python, NumPy, Keras and TensorFlow, and make TF ops deterministic."""
+    """Seed Python, NumPy, Keras, its backend and TensorFlow (``tf.data`` on every backend),
+    and make their ops deterministic (JAX's are on the CPU)."""
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
+    if keras.backend.backend() == "torch":
+        import torch
+
+        torch.use_deterministic_algorithms(True)
 
 
 def tensorflow_threads() -> int:

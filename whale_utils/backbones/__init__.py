@@ -61,13 +61,16 @@ STRIDE_16_LAYER = {"efficientnet-lite0": "block10_add", "resnet50v2": "conv4_blo
 
 
 def photos_in(backbone: str, img_size: int, input_size: int) -> tuple:
-    """The input of uint8 photos of ``img_size`` and what the backbone sees of them:
-    resized to ``input_size`` inside the model, then its own preprocessing."""
+    """The input of uint8 photos of ``img_size`` and what the backbone sees of them: its
+    own preprocessing, then resized to ``input_size`` inside the model. In that order
+    (the same pixels: both are linear), the resize works on floats on every backend;
+    resized as uint8, JAX and PyTorch round the pixels and TensorFlow's compiled
+    ``predict`` does not (features 2 % apart, measured by ``tests/test_backends.py``)."""
     inputs = keras.Input((img_size, img_size, 3), dtype="uint8")
-    x = inputs
+    x = preprocessing(backbone)(inputs)
     if input_size != img_size:
         x = layers.Resizing(input_size, input_size, name="resize_for_backbone")(x)
-    return inputs, preprocessing(backbone)(x)
+    return inputs, x
 
 
 def pooled_backbone(weights: BackboneWeights, input_size: int) -> keras.Model:
@@ -143,7 +146,7 @@ def backbone_features(backbone: keras.Model, images, batch_size: int = 64,
 
     Kept in the photo cache (``data.DEFAULT_CACHE``) under the hash of the images, the
     backbone's layers (the size it resizes to, its preprocessing) and weights, and
-    TensorFlow's thread count (which can change the last digits),
+    the Keras backend and TensorFlow's thread count (which can change the last digits),
     so that notebooks 04, 06 and 07 do not compute the same features again; ``None``
     computes them afresh.
     """
@@ -158,7 +161,8 @@ def backbone_features(backbone: keras.Model, images, batch_size: int = 64,
             key.update(f"{type(layer).__name__}{sorted(config.items())}".encode())
     for weights in backbone.weights:
         key.update(np.ascontiguousarray(weights.numpy()).tobytes())
-    key.update(f"{keras.__version__}:{training.tensorflow_threads()}".encode())
+    key.update(f"{keras.__version__}:{keras.backend.backend()}:{training.tensorflow_threads()}"
+               .encode())
     folder = Path(data.DEFAULT_CACHE if cache_dir == "default" else cache_dir)
     cache = folder / f"features-{len(images)}-{key.hexdigest()[:16]}.npy"
     if cache.is_file():

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from whale_utils import data, metrics, narrate
+from whale_utils import backend, data, metrics, narrate
 from whale_utils.session import registry
 from whale_utils.training import tensorflow_threads
 
-LIBRARIES = ("tensorflow-cpu", "tensorflow", "keras", "scikeras", "scikit-learn",
-             "numpy", "pandas", "pillow")
+LIBRARIES = ("tensorflow-cpu", "tensorflow", "keras", "jax", "jaxlib", "torch", "scikeras",
+             "scikit-learn", "numpy", "pandas", "pillow")
 
 
 def versions() -> dict[str, str]:
@@ -30,7 +30,9 @@ def versions() -> dict[str, str]:
 
 
 def print_versions() -> None:
+    """The versions, and the Keras backend this notebook runs on."""
     print("  ".join(f"{name} {version}" for name, version in versions().items()))
+    print(f"Keras backend: {backend.name()}")
 
 
 def save_metrics(output_dir: str | Path, notebook: str, result: dict, history=None,
@@ -55,6 +57,7 @@ def save_metrics(output_dir: str | Path, notebook: str, result: dict, history=No
         "epochs_run": len(logs.get("loss", [])),
         "train_accuracy": metrics.last_epoch(logs, "accuracy"),
         "evaluation": evaluation,
+        "backend": backend.name(),
         **(extra or {}),
         "timing": {"train_seconds": round(float(
             seconds if seconds is not None else getattr(history, "seconds", 0.0)), 1),
